@@ -1,0 +1,83 @@
+import { writeSync } from "node:fs";
+import { pino, type Logger, type LevelWithSilent } from "pino";
+
+export type { Logger };
+
+export type LogFormat = "text" | "json";
+
+/** CHP's (winston npm) level names mapped to pino's. */
+const LEVELS: Record<string, LevelWithSilent> = {
+  error: "error",
+  warn: "warn",
+  info: "info",
+  http: "debug",
+  verbose: "debug",
+  debug: "debug",
+  silly: "trace",
+  trace: "trace",
+  silent: "silent",
+};
+
+export function isLogLevel(name: string): boolean {
+  return Object.hasOwn(LEVELS, name.toLowerCase());
+}
+
+const COLOURS: Record<string, [string, string]> = {
+  error: ["\x1b[31m", "\x1b[39m"],
+  warn: ["\x1b[33m", "\x1b[39m"],
+  info: ["\x1b[32m", "\x1b[39m"],
+  debug: ["\x1b[34m", "\x1b[39m"],
+  trace: ["\x1b[35m", "\x1b[39m"],
+};
+
+/** Fields whose values never reach a log line, wherever they appear. */
+export const REDACTED_PATHS = [
+  "token",
+  "authorization",
+  "cookie",
+  "password",
+  "wstoken",
+  "rpcToken",
+  "*.token",
+  "*.authorization",
+  "*.cookie",
+  "*.password",
+  "*.wstoken",
+  "*.rpcToken",
+  "headers.authorization",
+  "headers.cookie",
+];
+
+/**
+ * Text lines in CHP's shape (`<ISO time> [ConfigProxy] <level>: <message>`) on stdout, so JupyterHub's and
+ * CHP's readiness checks keep working; written synchronously so a line is out before the event it announces.
+ */
+function textDestination(fd: number, colour: boolean) {
+  return {
+    write(line: string): void {
+      const entry = JSON.parse(line) as { level: number; time: number; msg?: string; err?: { stack?: string } };
+      const name = pino.levels.labels[entry.level] ?? "info";
+      const [open, close] = colour ? (COLOURS[name] ?? ["", ""]) : ["", ""];
+      const tail = entry.err?.stack ? `\n${entry.err.stack}` : "";
+      writeSync(fd, `${new Date(entry.time).toISOString()} [ConfigProxy] ${open}${name}${close}: ${entry.msg ?? ""}${tail}\n`);
+    },
+  };
+}
+
+export interface LoggerOptions {
+  level?: string;
+  format?: LogFormat;
+  /** File descriptor to write to; stdout by default (CHP logs every level to stdout). */
+  fd?: number;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = LEVELS[(options.level ?? "info").toLowerCase()] ?? "info";
+  const fd = options.fd ?? 1;
+  const redact = { paths: REDACTED_PATHS, censor: "[redacted]" };
+  if (options.format === "json") {
+    return pino({ level, redact, base: { name: "ltictr-proxy" } }, pino.destination({ fd, sync: true }));
+  }
+  const colour = Boolean(process.env.FORCE_COLOR) || (fd === 1 && process.stdout.isTTY === true);
+  return pino({ level, redact }, textDestination(fd, colour));
+}

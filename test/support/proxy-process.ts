@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { once } from "node:events";
+
+/** The built CLI, started exactly as a user starts it (`bin/ltictr-proxy.js`). */
+export const PROXY_BIN = fileURLToPath(new URL("../../../bin/ltictr-proxy.js", import.meta.url));
+
+export interface RunningProcess {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when stdout+stderr match `pattern`; rejects on exit or timeout. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves with the exit code (or signal name) once the process ends. */
+  exited(): Promise<number | string>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when gone. */
+  stop(graceMs?: number): Promise<number | string>;
+}
+
+export function startProcess(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): RunningProcess {
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  const waiters = new Set<() => void>();
+  const notify = () => waiters.forEach((w) => w());
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+    notify();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+    notify();
+  });
+  const exit: Promise<number | string> =
+    child.exitCode !== null
+      ? Promise.resolve(child.exitCode)
+      : once(child, "exit").then(([code, signal]) => (code ?? signal) as number | string);
+  let done = false;
+  void exit.then(() => {
+    done = true;
+    notify();
+  });
+
+  const waitFor = (pattern: RegExp, timeoutMs = 15000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (pattern.test(out + err)) {
+          cleanup();
+          resolve();
+        } else if (done) {
+          cleanup();
+          reject(new Error(`process exited before ${pattern}; stdout:\n${out}\nstderr:\n${err}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out waiting for ${pattern}; stdout:\n${out}\nstderr:\n${err}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+
+  const stop = async (graceMs = 5000) => {
+    if (!done) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exit;
+      clearTimeout(timer);
+    }
+    return exit;
+  };
+
+  return { child, stdout: () => out, stderr: () => err, waitFor, exited: () => exit, stop };
+}
+
+/** Starts the proxy CLI with `args`; callers wait for their own readiness line. */
+export function startProxy(args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
+  return startProcess(process.execPath, [PROXY_BIN, ...args], { env: { ...process.env, ...env } });
+}
