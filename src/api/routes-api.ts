@@ -1,0 +1,182 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "../log/logger.js";
+import type { ProxyMetrics } from "../metrics/metrics.js";
+import type { ActivityRecorder } from "../routing/activity-recorder.js";
+import { cleanRoutePath, type RouteData, type RouteStore } from "../routing/route-store.js";
+import { BodyTooLarge, readBody } from "./json-body.js";
+import type { TokenCheck } from "./token-check.js";
+
+/** Request bodies are route JSON from JupyterHub: a few hundred bytes. CHP read without limit (§6.3 #16). */
+export const API_BODY_LIMIT = 1024 * 1024;
+
+export interface RoutesApiSettings {
+  hostRouting: boolean;
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * CHP's REST API (chp-compat-spec §2) with its hangs and crashes fixed (§6.3 #1, #2, #9, #16): every request
+ * gets an answer, malformed escapes are 400, auth comes before the body is read.
+ */
+export class RoutesApi {
+  constructor(
+    private readonly store: RouteStore,
+    private readonly tokens: TokenCheck,
+    private readonly activity: ActivityRecorder,
+    private readonly settings: RoutesApiSettings,
+    private readonly log: Logger,
+    private readonly metrics?: ProxyMetrics,
+    /** Called after each change of the table (pool clean-up, metrics). */
+    private readonly onChange?: () => void,
+  ) {}
+
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    let message = "";
+    res.on("finish", () => {
+      const status = res.statusCode;
+      this.metrics?.requestsApi.inc({ status: String(status) });
+      const line = `${status} ${req.method} ${(req.url ?? "").split("?")[0]} ${message}`;
+      if (status < 400) this.log.info(line);
+      else if (status < 500) this.log.warn(line);
+      else this.log.error(line);
+    });
+    this.route(req, res).catch((error: unknown) => {
+      const status = error instanceof ApiError ? error.status : error instanceof BodyTooLarge ? 413 : 500;
+      message = error instanceof Error ? error.message : String(error);
+      if (status === 500) this.log.error({ err: error }, "Error in handler for %s %s", req.method, req.url);
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      res.writeHead(status);
+      res.end(status === 403 ? undefined : message);
+    });
+  };
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://localhost");
+    } catch {
+      throw new ApiError(400, "Invalid URL");
+    }
+    const match = /^\/api\/routes(\/.*)?$/.exec(url.pathname);
+    if (!match) throw new ApiError(404, "Not Found");
+    const method = req.method ?? "";
+    if (method !== "GET" && method !== "POST" && method !== "DELETE") throw new ApiError(405, "Method not supported");
+    if (!this.tokens.allows(req.headers.authorization)) {
+      this.log.debug("Rejecting API request with %s", req.headers.authorization ? "a wrong token" : "no authorization");
+      req.resume();
+      throw new ApiError(403, "");
+    }
+    let path: string | undefined;
+    if (match[1] !== undefined) {
+      try {
+        path = decodeURIComponent(match[1]);
+      } catch {
+        throw new ApiError(400, `Invalid URL encoding in ${match[1]}`);
+      }
+    }
+    if (method === "GET") return this.get(res, path, url.searchParams);
+    if (method === "POST") return this.post(req, res, path ?? "/");
+    return this.remove(res, path ?? "/");
+  }
+
+  private async get(res: ServerResponse, path: string | undefined, query: URLSearchParams): Promise<void> {
+    if (path !== undefined && cleanRoutePath(path) !== "/") {
+      const data = await this.store.get(path);
+      if (!data) {
+        res.writeHead(404);
+        res.end();
+        return;
+      }
+      sendJson(res, data);
+      return;
+    }
+    this.metrics?.apiRouteGet.inc();
+    const since = query.get("inactiveSince") || query.get("inactive_since");
+    const routes = await this.store.getAll();
+    if (!since) {
+      sendJson(res, routes);
+      return;
+    }
+    const cutoff = Date.parse(since);
+    if (!Number.isFinite(cutoff)) throw new ApiError(400, `Invalid datestamp '${since}' must be ISO8601.`);
+    const inactive: Record<string, RouteData> = {};
+    for (const [key, data] of Object.entries(routes)) {
+      const last = activityTime(data.last_activity);
+      if (last !== undefined && last < cutoff) inactive[key] = data;
+    }
+    sendJson(res, inactive);
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const body = await readBody(req, API_BODY_LIMIT);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString("utf8"));
+    } catch (error) {
+      throw new ApiError(400, `Body not valid JSON: ${String(error)}`);
+    }
+    const data = (parsed ?? {}) as Record<string, unknown>;
+    if (typeof data !== "object" || Array.isArray(data) || typeof data.target !== "string") {
+      this.log.warn("Bad POST data: %s", body.toString("utf8").slice(0, 200));
+      throw new ApiError(400, "Must specify 'target' as string");
+    }
+    try {
+      new URL(data.target);
+    } catch {
+      throw new ApiError(400, `Invalid target URL '${data.target}'`);
+    }
+    const key = cleanRoutePath(path);
+    const now = new Date();
+    const route: RouteData = { ...data, target: data.target, last_activity: now };
+    if (this.settings.hostRouting && key !== "/") route.host = key.split("/")[1];
+    this.log.info("Adding route %s -> %s", key, data.target);
+    await this.store.add(key, route);
+    this.activity.reset(key, now.getTime());
+    this.metrics?.apiRouteAdd.inc();
+    this.log.info("Route added %s -> %s", key, data.target);
+    this.onChange?.();
+    res.writeHead(201);
+    res.end();
+  }
+
+  private async remove(res: ServerResponse, path: string): Promise<void> {
+    this.metrics?.apiRouteDelete.inc();
+    const key = cleanRoutePath(path);
+    if (!(await this.store.get(key))) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    this.log.info("Removing route %s", key);
+    await this.store.remove(key);
+    this.activity.forget(key);
+    this.onChange?.();
+    res.writeHead(204);
+    res.end();
+  }
+}
+
+function activityTime(value: unknown): number | undefined {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === "string" || typeof value === "number") {
+    const time = new Date(value).getTime();
+    return Number.isFinite(time) ? time : undefined;
+  }
+  return undefined;
+}
+
+function sendJson(res: ServerResponse, value: unknown): void {
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify(value));
+}

@@ -1,0 +1,65 @@
+import { readFileSync } from "node:fs";
+import { CommanderError } from "commander";
+import { ProxyApp } from "../app.js";
+import { ConfigError } from "../config/config-error.js";
+import { resolveSettings } from "../config/settings.js";
+import { createLogger, type Logger } from "../log/logger.js";
+import { buildCommand, type CliOptions } from "./options.js";
+
+const VERSION = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** Exit codes: 1 configuration error (as CHP), 2 stopped by SIGTERM/SIGINT (as CHP), 3 could not start. */
+const EXIT_CONFIG = 1;
+const EXIT_SIGNAL = 2;
+const EXIT_START = 3;
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildCommand(VERSION);
+  let options: CliOptions;
+  try {
+    program.parse(argv, { from: "user" });
+    options = program.opts<CliOptions>();
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_CONFIG);
+    throw error;
+  }
+
+  let log: Logger;
+  let app: ProxyApp;
+  try {
+    const settings = resolveSettings(options, process.env);
+    log = createLogger({ level: options.logLevel, format: options.logFormat });
+    app = await ProxyApp.start(settings, log);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    const err = error as NodeJS.ErrnoException;
+    if (err.code === "MODULE_NOT_FOUND" || err.code === "ERR_MODULE_NOT_FOUND") {
+      process.stderr.write(`error: ${err.message.split("\n")[0]}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    process.stderr.write(`error: cannot start: ${err.message}\n`);
+    process.exit(EXIT_START);
+  }
+
+  const stop = (signal: "SIGTERM" | "SIGINT") => {
+    log.warn(signal === "SIGTERM" ? "Terminated" : "Interrupted");
+    const hardStop = setTimeout(() => process.exit(EXIT_SIGNAL), app.settings.options.shutdownTimeout + 2000);
+    hardStop.unref();
+    app.shutdown().then(
+      () => process.exit(EXIT_SIGNAL),
+      (error: unknown) => {
+        log.error({ err: error }, "Shutdown failed");
+        process.exit(EXIT_SIGNAL);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("exit", () => app.removeFiles());
+  // After start-up nothing may take the proxy down (CHP's rule too): log and keep serving.
+  process.on("uncaughtException", (error) => log.error({ err: error }, "Uncaught Exception: %s", error.message));
+  process.on("unhandledRejection", (reason) => log.error({ err: reason }, "Unhandled rejection: %s", String(reason)));
+}

@@ -1,0 +1,86 @@
+import { readFile } from "node:fs/promises";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { request, type Dispatcher } from "undici";
+import type { Logger } from "../log/logger.js";
+
+/** Built-in pages; they sit in src/ and are copied beside the compiled file by the build. */
+export const BUILT_IN_ERROR_PATH = fileURLToPath(new URL("../../../src/forward/error-pages", import.meta.url));
+
+export type ErrorPageSource =
+  | { kind: "target"; url: string; dispatcher?: Dispatcher }
+  | { kind: "path"; dir: string };
+
+/**
+ * Answers a failed proxy request (chp-compat-spec §3.6): 404 no route, 503 upstream failure, 500 internal.
+ * With `--error-target` the page comes from `GET <target><code>?url=<original url>` (its status ignored);
+ * otherwise from `<code>.html` or `error.html` in the error path; the plain status text as the last resort.
+ */
+export class ErrorResponder {
+  private readonly pageCache = new Map<string, Buffer | null>();
+
+  constructor(
+    private readonly source: ErrorPageSource,
+    private readonly log: Logger,
+  ) {}
+
+  async respond(req: IncomingMessage, res: ServerResponse, code: number): Promise<void> {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    try {
+      if (this.source.kind === "target" && (await this.fromTarget(req, res, code))) return;
+      if (this.source.kind === "path" && (await this.fromPath(res, code, this.source.dir))) return;
+    } catch (error) {
+      this.log.error({ err: error }, "Failed to get custom error page: %s", (error as Error).message);
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(code);
+    res.end(STATUS_CODES[code]);
+  }
+
+  private async fromTarget(req: IncomingMessage, res: ServerResponse, code: number): Promise<boolean> {
+    if (this.source.kind !== "target") return false;
+    const url = new URL(`${code}`, this.source.url);
+    url.searchParams.set("url", req.url ?? "/");
+    this.log.debug("Requesting custom error page: %s", url.href);
+    const answer = await request(url, { method: "GET", dispatcher: this.source.dispatcher, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const headers: Record<string, string | string[]> = {};
+    for (const name of ["content-type", "content-encoding"]) {
+      const value = answer.headers[name];
+      if (value !== undefined) headers[name] = value;
+    }
+    res.writeHead(code, headers);
+    for await (const chunk of answer.body) res.write(chunk);
+    res.end();
+    return true;
+  }
+
+  private async fromPath(res: ServerResponse, code: number, dir: string): Promise<boolean> {
+    const page = (await this.page(join(dir, `${code}.html`))) ?? (await this.page(join(dir, "error.html")));
+    if (!page) {
+      this.log.error("No error file %s", join(dir, "error.html"));
+      return false;
+    }
+    res.writeHead(code, { "content-type": "text/html" });
+    res.end(page);
+    return true;
+  }
+
+  private async page(file: string): Promise<Buffer | undefined> {
+    if (!this.pageCache.has(file)) {
+      try {
+        this.pageCache.set(file, await readFile(file));
+      } catch {
+        this.log.debug("No error file %s", file);
+        this.pageCache.set(file, null);
+      }
+    }
+    return this.pageCache.get(file) ?? undefined;
+  }
+}

@@ -1,0 +1,49 @@
+import { lstat, unlink } from "node:fs/promises";
+import type { Server } from "node:net";
+
+/** Where a server listens: a TCP port on a host (empty = all interfaces) or a UNIX socket. */
+export type ListenSpec = { kind: "tcp"; host: string; port: number } | { kind: "unix"; path: string };
+
+export function describeListen(spec: ListenSpec, scheme: string): string {
+  if (spec.kind === "unix") return `${scheme}+unix://${encodeURIComponent(spec.path)}`;
+  const host = spec.host === "" ? "*" : spec.host.includes(":") ? `[${spec.host}]` : spec.host;
+  return `${scheme}://${host}:${spec.port}`;
+}
+
+/**
+ * Binds and resolves once the socket accepts, or rejects with the bind error (CHP logged it and ran on
+ * half-dead, §6.3 #6). A stale UNIX socket file from a previous run is removed first (§6.3 #14) — only if it is a
+ * socket, never another kind of file.
+ */
+export async function listen(server: Server, spec: ListenSpec): Promise<void> {
+  if (spec.kind === "unix") await removeStaleSocket(spec.path);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: Error) => {
+      server.off("listening", onListening);
+      reject(error);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    if (spec.kind === "unix") server.listen(spec.path);
+    else server.listen(spec.port, spec.host === "" ? undefined : spec.host);
+  });
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    if ((await lstat(path)).isSocket()) await unlink(path);
+  } catch {
+    // Nothing there: nothing to remove.
+  }
+}
+
+/** The actual port after binding (port 0 asks the kernel for one). */
+export function boundPort(server: Server, spec: ListenSpec): ListenSpec {
+  if (spec.kind === "unix") return spec;
+  const address = server.address();
+  return address && typeof address === "object" ? { ...spec, port: address.port } : spec;
+}

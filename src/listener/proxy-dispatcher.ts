@@ -1,0 +1,112 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import type { Logger } from "../log/logger.js";
+import type { ProxyMetrics } from "../metrics/metrics.js";
+import type { RouteMatch, RouteStore } from "../routing/route-store.js";
+import { parseRequestPath } from "../routing/request-path.js";
+import { pathSegments } from "../routing/url-trie.js";
+import type { ErrorResponder } from "../forward/error-responder.js";
+import type { HttpForwarder } from "../forward/http-forwarder.js";
+import { parseUpstreamTarget, type UpstreamTarget } from "../forward/upstream-target.js";
+import { rejectUpgrade, type WebSocketRelay } from "../websocket/ws-relay.js";
+
+export interface DispatchSettings {
+  hostRouting: boolean;
+}
+
+type Resolution =
+  | { ok: true; match: RouteMatch; target: UpstreamTarget; segments: number; outgoing: string }
+  | { ok: false; code: 404 | 500; reason: string };
+
+const HEALTH_BODY = JSON.stringify({ status: "OK" });
+
+/** The public listener's request path: health check, route lookup, then HTTP forwarder or WebSocket relay. */
+export class ProxyDispatcher {
+  constructor(
+    private readonly store: RouteStore,
+    private readonly forwarder: HttpForwarder,
+    private readonly relay: WebSocketRelay,
+    private readonly errors: ErrorResponder,
+    private readonly settings: DispatchSettings,
+    private readonly log: Logger,
+    private readonly metrics?: ProxyMetrics,
+  ) {}
+
+  handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.url === "/_chp_healthz") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(HEALTH_BODY);
+      return;
+    }
+    this.metrics?.requestsWeb.inc();
+    this.resolve(req).then(
+      (resolution) => {
+        if (!resolution.ok) {
+          this.fail(req, resolution.code, resolution.reason);
+          void this.errors.respond(req, res, resolution.code);
+          return;
+        }
+        req.url = resolution.outgoing;
+        this.log.debug("PROXY WEB %s to %s", req.url, resolution.match.data.target);
+        this.forwarder.forward(req, res, resolution.match, resolution.target, resolution.segments);
+      },
+      (error: unknown) => {
+        this.fail(req, 500, (error as Error).message);
+        void this.errors.respond(req, res, 500);
+      },
+    );
+  };
+
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on("error", () => socket.destroy());
+    this.metrics?.requestsWs.inc();
+    if (req.method !== "GET" || (req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+      rejectUpgrade(socket, 400);
+      return;
+    }
+    this.resolve(req).then(
+      (resolution) => {
+        if (!resolution.ok) {
+          this.fail(req, resolution.code, resolution.reason);
+          rejectUpgrade(socket, resolution.code);
+          return;
+        }
+        req.url = resolution.outgoing;
+        this.log.debug("PROXY WS %s to %s", req.url, resolution.match.data.target);
+        this.relay.relay(req, socket, head, resolution.match, resolution.target, resolution.segments);
+      },
+      (error: unknown) => {
+        this.fail(req, 500, (error as Error).message);
+        rejectUpgrade(socket, 500);
+      },
+    );
+  };
+
+  private async resolve(req: IncomingMessage): Promise<Resolution> {
+    const stopTimer = this.metrics?.findTargetForReq.startTimer();
+    const path = parseRequestPath(req.url ?? "/", req.headers.host, this.settings.hostRouting);
+    if (!path) return { ok: false, code: 500, reason: "malformed URL" };
+    let match: RouteMatch | undefined;
+    try {
+      match = await this.store.getTarget(path.routing);
+    } finally {
+      stopTimer?.();
+    }
+    if (!match) return { ok: false, code: 404, reason: "no route" };
+    let target: UpstreamTarget;
+    try {
+      target = parseUpstreamTarget(match.data.target);
+    } catch (error) {
+      return { ok: false, code: 500, reason: `bad target ${match.data.target}: ${(error as Error).message}` };
+    }
+    const segments = Math.max(0, pathSegments(match.prefix).length - (this.settings.hostRouting ? 1 : 0));
+    return { ok: true, match, target, segments, outgoing: path.outgoing };
+  }
+
+  private fail(req: IncomingMessage, code: number, reason: string): void {
+    this.metrics?.requestsProxy.inc({ status: String(code) });
+    const line = `${code} ${req.method} ${(req.url ?? "").split("?")[0]} ${reason}`;
+    if (code === 404) this.log.debug(line);
+    else this.log.error(line);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * How a request URL is routed (chp-compat-spec §3.1 step 3): WHATWG parsing (dot-segments resolved, `\` → `/`,
+ * absolute-form reduced to its path), then the pathname percent-decoded once, with `/<host>` in front in
+ * host-routing mode.
+ */
+export interface RequestPath {
+  /** Normalised but still encoded path + query: what goes upstream. */
+  outgoing: string;
+  /** Decoded path the route table is searched with. */
+  routing: string;
+}
+
+/** Characters the URL parser leaves alone in a path (letters, digits, `-_~!$&'()*+,;=:@/`). */
+const PLAIN_PATH_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) =>
+  /[A-Za-z0-9\-_~!$&'()*+,;=:@/]/.test(String.fromCharCode(c)),
+);
+
+/** Fast path for the common case: a path the URL parser would return unchanged. */
+function plainPathEnd(url: string): number {
+  if (url.charCodeAt(0) !== 47 || url.charCodeAt(1) === 47) return -1;
+  // `.` (dot-segments), `%` (encoded dots), `\` and the like need the full WHATWG parse.
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 63 /* ? */) return i;
+    if (!PLAIN_PATH_CHAR[c]) return -1;
+  }
+  return url.length;
+}
+
+/** Returns undefined for a URL that can't be parsed or has a malformed `%` escape. */
+export function parseRequestPath(rawUrl: string, hostHeader: string | undefined, hostRouting: boolean): RequestPath | undefined {
+  let pathname: string;
+  let outgoing: string;
+  const end = plainPathEnd(rawUrl);
+  if (end !== -1) {
+    pathname = end === rawUrl.length ? rawUrl : rawUrl.slice(0, end);
+    outgoing = rawUrl;
+  } else {
+    try {
+      const url = new URL(rawUrl, "http://example.com");
+      pathname = url.pathname;
+      outgoing = pathname + url.search;
+    } catch {
+      return undefined;
+    }
+  }
+  let routing: string;
+  try {
+    routing = pathname.includes("%") ? decodeURIComponent(pathname) : pathname;
+  } catch {
+    return undefined;
+  }
+  if (hostRouting) routing = `/${routingHost(hostHeader)}${routing}`;
+  return { outgoing, routing };
+}
+
+/**
+ * Host header without the port, lower-cased (CHP did neither, §6.3 #13); IPv6 literals keep their brackets.
+ * A request without Host routes under the empty host and so falls through to `/`.
+ */
+export function routingHost(hostHeader: string | undefined): string {
+  if (!hostHeader) return "";
+  const host = hostHeader.toLowerCase();
+  if (host.startsWith("[")) {
+    const close = host.indexOf("]");
+    return close === -1 ? host : host.slice(0, close + 1);
+  }
+  const colon = host.indexOf(":");
+  return colon === -1 ? host : host.slice(0, colon);
+}

@@ -1,0 +1,74 @@
+/**
+ * Segment-wise prefix tree of route paths (CHP's URLTrie semantics, chp-compat-spec §3.2): `/b/c` matches
+ * `/b/c`, `/b/c/` and `/b/c/d` but not `/b/cd`; a lookup returns the deepest node that holds data.
+ * Branches live in a Map, so segments named `constructor` or `__proto__` are ordinary names (CHP bug §6.3 #3).
+ */
+
+/** Leading and trailing slashes stripped, then split; `/` and `` give no segments. */
+export function pathSegments(path: string): string[] {
+  let start = 0;
+  let end = path.length;
+  while (start < end && path.charCodeAt(start) === 47) start++;
+  while (end > start && path.charCodeAt(end - 1) === 47) end--;
+  return start === end ? [] : path.slice(start, end).split("/");
+}
+
+interface TrieNode<T> {
+  prefix: string;
+  branches: Map<string, TrieNode<T>>;
+  data: T | undefined;
+}
+
+export interface TrieMatch<T> {
+  /** The matched route path in normal form (`/a/b`, or `/` for the root). */
+  prefix: string;
+  data: T;
+}
+
+export class UrlTrie<T> {
+  private readonly root: TrieNode<T> = { prefix: "/", branches: new Map(), data: undefined };
+
+  add(path: string, data: T): void {
+    let node = this.root;
+    for (const segment of pathSegments(path)) {
+      let child = node.branches.get(segment);
+      if (!child) {
+        const prefix = node.prefix === "/" ? `/${segment}` : `${node.prefix}/${segment}`;
+        child = { prefix, branches: new Map(), data: undefined };
+        node.branches.set(segment, child);
+      }
+      node = child;
+    }
+    node.data = data;
+  }
+
+  /** Removes the data at `path` and prunes branches left empty. */
+  remove(path: string): void {
+    const trail: TrieNode<T>[] = [this.root];
+    const segments = pathSegments(path);
+    for (const segment of segments) {
+      const child = trail[trail.length - 1].branches.get(segment);
+      if (!child) return;
+      trail.push(child);
+    }
+    trail[trail.length - 1].data = undefined;
+    for (let i = trail.length - 1; i > 0; i--) {
+      const node = trail[i];
+      if (node.data !== undefined || node.branches.size > 0) break;
+      trail[i - 1].branches.delete(segments[i - 1]);
+    }
+  }
+
+  /** Longest segment-wise prefix of `path` that holds data. */
+  match(path: string): TrieMatch<T> | undefined {
+    let node = this.root;
+    let best: TrieNode<T> | undefined = node.data === undefined ? undefined : node;
+    for (const segment of pathSegments(path)) {
+      const child = node.branches.get(segment);
+      if (!child) break;
+      node = child;
+      if (node.data !== undefined) best = node;
+    }
+    return best && { prefix: best.prefix, data: best.data as T };
+  }
+}
