@@ -8,29 +8,19 @@ import type { Settings } from "./config/settings.js";
 import { ConfigError } from "./config/config-error.js";
 import { ErrorResponder, BUILT_IN_ERROR_PATH } from "./forward/error-responder.js";
 import { HttpForwarder } from "./forward/http-forwarder.js";
-import type { LaunchObserver } from "./forward/launch-observer.js";
 import { UpstreamPools, type ClientTls } from "./forward/upstream-pools.js";
 import { parseUpstreamTarget } from "./forward/upstream-target.js";
 import { boundPort, describeListen, listen, type ListenSpec } from "./listener/listen.js";
 import { createMetricsServer } from "./listener/metrics-server.js";
 import { ProxyDispatcher } from "./listener/proxy-dispatcher.js";
 import type { Logger } from "./log/logger.js";
-import { ProxyMetrics } from "./metrics/metrics.js";
+import type { ProxyMetrics } from "./metrics/metrics.js";
 import { ActivityRecorder } from "./routing/activity-recorder.js";
 import { MemoryRouteStore } from "./routing/memory-route-store.js";
 import type { RouteStore } from "./routing/route-store.js";
 import { loadStorageBackend } from "./routing/storage-backend.js";
-import type { SocketTapFactory } from "./websocket/socket-tap.js";
+import type { CaptureRole } from "./capture/capture-role.js";
 import { WebSocketRelay } from "./websocket/ws-relay.js";
-
-/** The optional ltictr role: kernel-socket inspection and LTI launch capture, plus what must be flushed on exit. */
-export interface CaptureRole {
-  taps: SocketTapFactory;
-  launches: LaunchObserver;
-  /** Drains what was captured (delivery), bounded by `timeoutMs`. */
-  flush(timeoutMs: number): Promise<void>;
-  close(): Promise<void>;
-}
 
 function readFileOption(option: string, file: string | undefined): Buffer | undefined {
   if (file === undefined) return undefined;
@@ -58,9 +48,13 @@ export class ProxyApp {
     private readonly capture: CaptureRole | undefined,
   ) {}
 
-  static async start(settings: Settings, log: Logger, capture?: CaptureRole): Promise<ProxyApp> {
+  static async start(
+    settings: Settings,
+    log: Logger,
+    roles: { metrics?: ProxyMetrics; capture?: CaptureRole } = {},
+  ): Promise<ProxyApp> {
     const { options } = settings;
-    const metrics = settings.metricsListen ? new ProxyMetrics() : undefined;
+    const { metrics, capture } = roles;
     const store: RouteStore = options.storageBackend
       ? await loadStorageBackend(options.storageBackend, log)
       : new MemoryRouteStore();
@@ -68,7 +62,9 @@ export class ProxyApp {
     const clientTls: ClientTls = {
       key: readFileOption("--client-ssl-key", options.clientSslKey),
       cert: readFileOption("--client-ssl-cert", options.clientSslCert),
-      ca: options.clientSslCa ? [readFileOption("--client-ssl-ca", options.clientSslCa) as Buffer] : undefined,
+      ca: options.clientSslCa
+        ? [readFileOption("--client-ssl-ca", options.clientSslCa) as Buffer]
+        : undefined,
       rejectUnauthorized: !options.insecure,
     };
     const pools = new UpstreamPools({
@@ -79,31 +75,67 @@ export class ProxyApp {
     });
     const errors = new ErrorResponder(
       options.errorTarget
-        ? { kind: "target", url: options.errorTarget.endsWith("/") ? options.errorTarget : `${options.errorTarget}/` }
+        ? {
+            kind: "target",
+            url: options.errorTarget.endsWith("/") ? options.errorTarget : `${options.errorTarget}/`,
+          }
         : { kind: "path", dir: options.errorPath ?? BUILT_IN_ERROR_PATH },
       log,
     );
-    const forwarding = { xForward: options.xForward, changeOrigin: Boolean(options.changeOrigin), customHeaders: settings.customHeaders };
+    const forwarding = {
+      xForward: options.xForward,
+      changeOrigin: Boolean(options.changeOrigin),
+      customHeaders: settings.customHeaders,
+    };
     const paths = { prependPath: options.prependPath, includePrefix: options.includePrefix };
     const forwarder = new HttpForwarder(
       pools,
-      { forwarding, paths, proxyTimeoutMs: options.proxyTimeout ?? 0, autoRewrite: Boolean(options.autoRewrite), protocolRewrite: options.protocolRewrite },
+      {
+        forwarding,
+        paths,
+        proxyTimeoutMs: options.proxyTimeout ?? 0,
+        autoRewrite: Boolean(options.autoRewrite),
+        protocolRewrite: options.protocolRewrite,
+      },
       activity,
       errors,
       log,
       metrics,
       capture?.launches,
     );
-    const relay = new WebSocketRelay({ forwarding, paths, clientTls, connectTimeoutMs: 10_000 }, activity, log, metrics, capture?.taps);
-    const dispatcher = new ProxyDispatcher(store, forwarder, relay, errors, { hostRouting: Boolean(options.hostRouting) }, log, metrics);
+    const relay = new WebSocketRelay(
+      { forwarding, paths, clientTls, connectTimeoutMs: 10_000 },
+      activity,
+      log,
+      metrics,
+      capture?.taps,
+    );
+    const dispatcher = new ProxyDispatcher(
+      store,
+      forwarder,
+      relay,
+      errors,
+      { hostRouting: Boolean(options.hostRouting) },
+      log,
+      metrics,
+    );
     const tokens = new TokenCheck(settings.authToken);
     if (tokens.open) log.warn("REST API is not authenticated.");
     const app = new ProxyApp(settings, log, store, metrics, pools, relay, capture);
-    const api = new RoutesApi(store, tokens, activity, { hostRouting: Boolean(options.hostRouting) }, log, metrics, () => void app.routesChanged());
+    const api = new RoutesApi(
+      store,
+      tokens,
+      activity,
+      { hostRouting: Boolean(options.hostRouting) },
+      log,
+      metrics,
+      () => void app.routesChanged(),
+    );
 
     if (options.autoRewrite) log.info("AutoRewrite of Location headers enabled.");
     if (options.changeOrigin) log.info("Change Origin of host headers enabled.");
-    if (options.protocolRewrite) log.info("ProtocolRewrite enabled. Rewriting to %s", options.protocolRewrite);
+    if (options.protocolRewrite)
+      log.info("ProtocolRewrite enabled. Rewriting to %s", options.protocolRewrite);
 
     if (options.defaultTarget) {
       log.info("Adding route / -> %s", options.defaultTarget);
@@ -123,7 +155,8 @@ export class ProxyApp {
       publicServer.on("request", (req: IncomingMessage) => req.socket.setTimeout(timeout));
     }
     publicServer.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
-      if (error.code !== "ECONNRESET" && socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+      if (error.code !== "ECONNRESET" && socket.writable)
+        socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
       else socket.destroy();
     });
     const apiTls = app.apiTlsOptions();
@@ -133,8 +166,13 @@ export class ProxyApp {
       const publicBound = await app.bind(publicServer, settings.publicListen);
       const apiBound = await app.bind(apiServer, settings.apiListen);
       let metricsBound: ListenSpec | undefined;
-      if (metrics && settings.metricsListen) metricsBound = await app.bind(createMetricsServer(metrics), settings.metricsListen);
-      log.info("Proxying %s to %s", describeListen(publicBound, publicTls ? "https" : "http"), options.defaultTarget ?? "(no default)");
+      if (metrics && settings.metricsListen)
+        metricsBound = await app.bind(createMetricsServer(metrics), settings.metricsListen);
+      log.info(
+        "Proxying %s to %s",
+        describeListen(publicBound, publicTls ? "https" : "http"),
+        options.defaultTarget ?? "(no default)",
+      );
       log.info("Proxy API at %s/api/routes", describeListen(apiBound, apiTls ? "https" : "http"));
       if (metricsBound) log.info("Serve metrics at %s/metrics", describeListen(metricsBound, "http"));
     } catch (error) {
@@ -211,7 +249,8 @@ export class ProxyApp {
     this.stopping = true;
     const deadline = Date.now() + this.settings.options.shutdownTimeout;
     const closed = this.closeServers();
-    for (const server of this.servers) (server as Server & { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    for (const server of this.servers)
+      (server as Server & { closeIdleConnections?: () => void }).closeIdleConnections?.();
     this.relay.closeAll();
     await Promise.race([closed, delay(Math.max(0, deadline - Date.now()))]);
     for (const socket of this.connections) socket.destroy();
@@ -222,7 +261,9 @@ export class ProxyApp {
   }
 
   private closeServers(): Promise<void> {
-    return Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))).then(() => undefined);
+    return Promise.all(
+      this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    ).then(() => undefined);
   }
 
   /** Pid file and UNIX socket files go with the process (CHP left sockets behind, §6.3 #14). */
@@ -241,4 +282,3 @@ export class ProxyApp {
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
-

@@ -71,9 +71,13 @@ export class RoutesApi {
     const match = /^\/api\/routes(\/.*)?$/.exec(url.pathname);
     if (!match) throw new ApiError(404, "Not Found");
     const method = req.method ?? "";
-    if (method !== "GET" && method !== "POST" && method !== "DELETE") throw new ApiError(405, "Method not supported");
+    if (method !== "GET" && method !== "POST" && method !== "DELETE")
+      throw new ApiError(405, "Method not supported");
     if (!this.tokens.allows(req.headers.authorization)) {
-      this.log.debug("Rejecting API request with %s", req.headers.authorization ? "a wrong token" : "no authorization");
+      this.log.debug(
+        "Rejecting API request with %s",
+        req.headers.authorization ? "a wrong token" : "no authorization",
+      );
       req.resume();
       throw new ApiError(403, "");
     }

@@ -2,11 +2,16 @@ import { readFileSync } from "node:fs";
 import { CommanderError } from "commander";
 import { ProxyApp } from "../app.js";
 import { ConfigError } from "../config/config-error.js";
-import { resolveSettings } from "../config/settings.js";
+import { resolveSettings, type Settings } from "../config/settings.js";
+import { createCaptureRole, type RecordStage } from "../capture/capture-role.js";
+import { RecordsFileSink } from "../capture/records-file-sink.js";
 import { createLogger, type Logger } from "../log/logger.js";
+import { ProxyMetrics } from "../metrics/metrics.js";
 import { buildCommand, type CliOptions } from "./options.js";
 
-const VERSION = (JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 /** Exit codes: 1 configuration error (as CHP), 2 stopped by SIGTERM/SIGINT (as CHP), 3 could not start. */
 const EXIT_CONFIG = 1;
@@ -29,7 +34,16 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const settings = resolveSettings(options, process.env);
     log = createLogger({ level: options.logLevel, format: options.logFormat });
-    app = await ProxyApp.start(settings, log);
+    // Metrics cost a little on every request, so they exist only when something serves them.
+    const metrics = settings.metricsListen ? new ProxyMetrics() : undefined;
+    const capture = await createCaptureRole({
+      dataDir: settings.dataDir,
+      acceptLegacyCookies: Boolean(options.legacyLmsCookies),
+      stages: recordStages(settings),
+      log,
+      metrics,
+    });
+    app = await ProxyApp.start(settings, log, { metrics, capture });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`error: ${error.message}\n`);
@@ -60,6 +74,17 @@ export async function main(argv: string[]): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("exit", () => app.removeFiles());
   // After start-up nothing may take the proxy down (CHP's rule too): log and keep serving.
-  process.on("uncaughtException", (error) => log.error({ err: error }, "Uncaught Exception: %s", error.message));
-  process.on("unhandledRejection", (reason) => log.error({ err: reason }, "Unhandled rejection: %s", String(reason)));
+  process.on("uncaughtException", (error) =>
+    log.error({ err: error }, "Uncaught Exception: %s", error.message),
+  );
+  process.on("unhandledRejection", (reason) =>
+    log.error({ err: reason }, "Unhandled rejection: %s", String(reason)),
+  );
+}
+
+/** Where captured records go: the optional JSON-lines file, then durable delivery to Moodle. */
+function recordStages(settings: Settings): RecordStage[] {
+  const stages: RecordStage[] = [];
+  if (settings.options.recordsFile) stages.push(new RecordsFileSink(settings.options.recordsFile));
+  return stages;
 }

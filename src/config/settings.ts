@@ -23,7 +23,8 @@ export function parseCustomHeader(value: string): readonly [string, string] {
   const colon = trimmed.indexOf(":");
   if (colon <= 0) throw new ConfigError(`A colon was expected in custom header: ${value}`);
   const name = trimmed.slice(0, colon).trim().toLowerCase();
-  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) throw new ConfigError(`Invalid header name in custom header: ${value}`);
+  if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name))
+    throw new ConfigError(`Invalid header name in custom header: ${value}`);
   return [name, trimmed.slice(colon + 1).trim()];
 }
 
@@ -51,7 +52,9 @@ function readSecretFile(option: string, file: string): string {
 export function resolveSettings(options: CliOptions, env: NodeJS.ProcessEnv): Settings {
   const customHeaders = options.customHeader.map(parseCustomHeader);
   if (!isLogLevel(options.logLevel)) {
-    throw new ConfigError(`--log-level must be one of error, warn, info, http, verbose, debug, silly; got '${options.logLevel}'`);
+    throw new ConfigError(
+      `--log-level must be one of error, warn, info, http, verbose, debug, silly; got '${options.logLevel}'`,
+    );
   }
   if (options.errorTarget && options.errorPath) {
     throw new ConfigError("Cannot specify both error-target and error-path. Pick one.");
@@ -68,13 +71,16 @@ export function resolveSettings(options: CliOptions, env: NodeJS.ProcessEnv): Se
   let ip = options.ip ?? "";
   if (ip === "*") ip = "";
   const port = options.port ?? 8000;
-  const publicListen: ListenSpec = options.socket ? { kind: "unix", path: options.socket } : { kind: "tcp", host: ip, port };
+  const publicListen: ListenSpec = options.socket
+    ? { kind: "unix", path: options.socket }
+    : { kind: "tcp", host: ip, port };
   const apiListen: ListenSpec = options.apiSocket
     ? { kind: "unix", path: options.apiSocket }
     : { kind: "tcp", host: options.apiIp, port: options.apiPort ?? (options.socket ? 8001 : port + 1) };
   let metricsListen: ListenSpec | undefined;
   if (options.metricsSocket) metricsListen = { kind: "unix", path: options.metricsSocket };
-  else if (options.metricsPort !== undefined) metricsListen = { kind: "tcp", host: options.metricsIp, port: options.metricsPort };
+  else if (options.metricsPort !== undefined)
+    metricsListen = { kind: "tcp", host: options.metricsIp, port: options.metricsPort };
 
   const moodleToken = options.moodleTokenFile
     ? readSecretFile("--moodle-token-file", options.moodleTokenFile)

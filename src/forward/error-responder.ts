@@ -6,11 +6,12 @@ import { request, type Dispatcher } from "undici";
 import type { Logger } from "../log/logger.js";
 
 /** Built-in pages; they sit in src/ and are copied beside the compiled file by the build. */
-export const BUILT_IN_ERROR_PATH = fileURLToPath(new URL("../../../src/forward/error-pages", import.meta.url));
+export const BUILT_IN_ERROR_PATH = fileURLToPath(
+  new URL("../../../src/forward/error-pages", import.meta.url),
+);
 
 export type ErrorPageSource =
-  | { kind: "target"; url: string; dispatcher?: Dispatcher }
-  | { kind: "path"; dir: string };
+  { kind: "target"; url: string; dispatcher?: Dispatcher } | { kind: "path"; dir: string };
 
 /**
  * Answers a failed proxy request (chp-compat-spec §3.6): 404 no route, 503 upstream failure, 500 internal.
@@ -49,7 +50,12 @@ export class ErrorResponder {
     const url = new URL(`${code}`, this.source.url);
     url.searchParams.set("url", req.url ?? "/");
     this.log.debug("Requesting custom error page: %s", url.href);
-    const answer = await request(url, { method: "GET", dispatcher: this.source.dispatcher, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const answer = await request(url, {
+      method: "GET",
+      dispatcher: this.source.dispatcher,
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
     const headers: Record<string, string | string[]> = {};
     for (const name of ["content-type", "content-encoding"]) {
       const value = answer.headers[name];

@@ -37,7 +37,13 @@ export class HttpForwarder {
     private readonly launchObserver?: LaunchObserver,
   ) {}
 
-  forward(req: IncomingMessage, res: ServerResponse, match: RouteMatch, target: UpstreamTarget, segments: number): void {
+  forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    match: RouteMatch,
+    target: UpstreamTarget,
+    segments: number,
+  ): void {
     if (this.launchObserver?.wantsBody(req)) {
       void this.forwardObserved(req, res, match, target, segments, this.launchObserver);
       return;
@@ -74,7 +80,11 @@ export class HttpForwarder {
       return;
     }
     if (overflow) {
-      this.log.warn("Launch-like request body over %d bytes on %s passed through uncaptured", observer.bodyLimit, match.prefix);
+      this.log.warn(
+        "Launch-like request body over %d bytes on %s passed through uncaptured",
+        observer.bodyLimit,
+        match.prefix,
+      );
       const rest = Readable.from(this.remainingBody(chunks, iterator, match.prefix), { objectMode: false });
       this.dispatch(req, res, match, target, segments, rest, undefined);
       return;
@@ -89,7 +99,11 @@ export class HttpForwarder {
     this.dispatch(req, res, match, target, segments, body, cookie);
   }
 
-  private async *remainingBody(head: Buffer[], rest: AsyncIterator<Buffer>, prefix: string): AsyncGenerator<Buffer> {
+  private async *remainingBody(
+    head: Buffer[],
+    rest: AsyncIterator<Buffer>,
+    prefix: string,
+  ): AsyncGenerator<Buffer> {
     yield* head;
     while (true) {
       const { value, done } = await rest.next();
@@ -102,7 +116,8 @@ export class HttpForwarder {
   /** Request bodies count as activity chunk by chunk (§3.9 rule 2), so they are passed through a generator. */
   private streamedBody(req: IncomingMessage, prefix: string): Readable | null {
     const length = req.headers["content-length"];
-    if (req.headers["transfer-encoding"] === undefined && (length === undefined || length === "0")) return null;
+    if (req.headers["transfer-encoding"] === undefined && (length === undefined || length === "0"))
+      return null;
     const activity = this.activity;
     return Readable.from(
       (async function* () {
@@ -178,7 +193,8 @@ export class HttpForwarder {
         }
         if (extraCookie) {
           const existing = outgoing["set-cookie"];
-          outgoing["set-cookie"] = existing === undefined ? [extraCookie] : [...[existing].flat(), extraCookie];
+          outgoing["set-cookie"] =
+            existing === undefined ? [extraCookie] : [...[existing].flat(), extraCookie];
         }
         res.writeHead(statusCode, statusMessage || undefined, outgoing);
       },

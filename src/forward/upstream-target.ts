@@ -84,7 +84,12 @@ export function upstreamPath(
   const base = options.prependPath ? target.basePath : "";
   let joined = base + (path.startsWith("/") || path === "" ? path : `/${path}`);
   if (joined === "") joined = "/";
-  const fullQuery = options.prependPath && target.baseQuery ? (query ? `${target.baseQuery}&${query}` : target.baseQuery) : query;
+  const fullQuery =
+    options.prependPath && target.baseQuery
+      ? query
+        ? `${target.baseQuery}&${query}`
+        : target.baseQuery
+      : query;
   return fullQuery ? `${joined}?${fullQuery}` : joined;
 }
 

@@ -55,11 +55,19 @@ export const REDACTED_PATHS = [
 function textDestination(fd: number, colour: boolean) {
   return {
     write(line: string): void {
-      const entry = JSON.parse(line) as { level: number; time: number; msg?: string; err?: { stack?: string } };
+      const entry = JSON.parse(line) as {
+        level: number;
+        time: number;
+        msg?: string;
+        err?: { stack?: string };
+      };
       const name = pino.levels.labels[entry.level] ?? "info";
       const [open, close] = colour ? (COLOURS[name] ?? ["", ""]) : ["", ""];
       const tail = entry.err?.stack ? `\n${entry.err.stack}` : "";
-      writeSync(fd, `${new Date(entry.time).toISOString()} [ConfigProxy] ${open}${name}${close}: ${entry.msg ?? ""}${tail}\n`);
+      writeSync(
+        fd,
+        `${new Date(entry.time).toISOString()} [ConfigProxy] ${open}${name}${close}: ${entry.msg ?? ""}${tail}\n`,
+      );
     },
   };
 }

@@ -33,7 +33,11 @@ export class ProxyMetrics {
     registers: [this.registry],
   });
   readonly upstreamErrors = this.counter("ltictr_upstream_errors", "Upstream failures by kind", ["kind"]);
-  readonly routes = new Gauge({ name: "ltictr_routes", help: "Routes in the table", registers: [this.registry] });
+  readonly routes = new Gauge({
+    name: "ltictr_routes",
+    help: "Routes in the table",
+    registers: [this.registry],
+  });
   readonly executions = this.counter(
     "ltictr_captured_executions",
     "Captured code-cell executions by record kind and status",
@@ -49,7 +53,10 @@ export class ProxyMetrics {
     help: "Age of the oldest undelivered record",
     registers: [this.registry],
   });
-  readonly deliveryRetries = this.counter("ltictr_delivery_retries", "Delivery attempts that will be retried");
+  readonly deliveryRetries = this.counter(
+    "ltictr_delivery_retries",
+    "Delivery attempts that will be retried",
+  );
   readonly delivered = this.counter("ltictr_delivered_records", "Records acknowledged by Moodle");
   readonly deadLetters = this.counter("ltictr_dead_letters", "Records moved to the dead-letter file");
   readonly refusedRecords = this.counter(

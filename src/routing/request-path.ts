@@ -28,7 +28,11 @@ function plainPathEnd(url: string): number {
 }
 
 /** Returns undefined for a URL that can't be parsed or has a malformed `%` escape. */
-export function parseRequestPath(rawUrl: string, hostHeader: string | undefined, hostRouting: boolean): RequestPath | undefined {
+export function parseRequestPath(
+  rawUrl: string,
+  hostHeader: string | undefined,
+  hostRouting: boolean,
+): RequestPath | undefined {
   let pathname: string;
   let outgoing: string;
   const end = plainPathEnd(rawUrl);

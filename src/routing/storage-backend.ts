@@ -4,7 +4,9 @@ import { pathToFileURL } from "node:url";
 import type { Logger } from "../log/logger.js";
 import type { RouteStore } from "./route-store.js";
 
-type StoreClass = new (options: Record<string, unknown>) => Partial<RouteStore> & { cleanPath?: (path: string) => string };
+type StoreClass = new (
+  options: Record<string, unknown>,
+) => Partial<RouteStore> & { cleanPath?: (path: string) => string };
 
 const REQUIRED: Array<keyof RouteStore> = ["get", "getTarget", "getAll", "add", "update", "remove"];
 
@@ -30,4 +32,3 @@ export async function loadStorageBackend(name: string, log: Logger): Promise<Rou
   log.info("Using storage backend %s (%s)", name, store.constructor.name);
   return store as RouteStore;
 }
-

@@ -58,11 +58,19 @@ export class WebSocketRelay {
     return this.open.size;
   }
 
-  relay(req: IncomingMessage, socket: Duplex, head: Buffer, match: RouteMatch, target: UpstreamTarget, segments: number): void {
+  relay(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    match: RouteMatch,
+    target: UpstreamTarget,
+    segments: number,
+  ): void {
     const { options } = this;
     const encrypted = (req.socket as TLSSocket).encrypted === true;
     const headers: Record<string, string | string[] | undefined> = { ...req.headers };
-    if (options.forwarding.xForward) addForwardedHeaders(headers, { remoteAddress: req.socket.remoteAddress, encrypted }, true);
+    if (options.forwarding.xForward)
+      addForwardedHeaders(headers, { remoteAddress: req.socket.remoteAddress, encrypted }, true);
     if (options.forwarding.changeOrigin) headers.host = target.originHost;
     for (const [name, value] of options.forwarding.customHeaders) headers[name] = value;
 
@@ -76,7 +84,9 @@ export class WebSocketRelay {
       headers,
       agent: false,
       timeout: options.connectTimeoutMs,
-      ...(target.socketPath ? { socketPath: target.socketPath } : { host: target.hostname, port: target.port }),
+      ...(target.socketPath
+        ? { socketPath: target.socketPath }
+        : { host: target.hostname, port: target.port }),
       ...(target.secure
         ? {
             rejectUnauthorized: options.clientTls.rejectUnauthorized,
@@ -102,7 +112,9 @@ export class WebSocketRelay {
     };
 
     socket.on("error", () => upstream.destroy());
-    upstream.on("timeout", () => upstream.destroy(Object.assign(new Error("upstream connect timeout"), { code: "ETIMEDOUT" })));
+    upstream.on("timeout", () =>
+      upstream.destroy(Object.assign(new Error("upstream connect timeout"), { code: "ETIMEDOUT" })),
+    );
     upstream.on("error", fail);
 
     upstream.on("response", (res) => {
@@ -110,7 +122,9 @@ export class WebSocketRelay {
       settled = true;
       tap?.closed();
       this.metrics?.requestsProxy.inc({ status: String(res.statusCode) });
-      socket.write(`HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n${rawHeaderBlock(res, NON_101_SKIP)}Connection: close\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n${rawHeaderBlock(res, NON_101_SKIP)}Connection: close\r\n\r\n`,
+      );
       res.on("data", (chunk: Buffer) => socket.write(chunk));
       res.on("end", () => socket.end());
       res.on("error", () => socket.destroy());
@@ -125,7 +139,9 @@ export class WebSocketRelay {
         return;
       }
       this.pair(socket, upstreamSocket, match.prefix, tap);
-      socket.write(`HTTP/1.1 101 ${res.statusMessage || "Switching Protocols"}\r\n${rawHeaderBlock(res)}\r\n`);
+      socket.write(
+        `HTTP/1.1 101 ${res.statusMessage || "Switching Protocols"}\r\n${rawHeaderBlock(res)}\r\n`,
+      );
       tap?.opened(res.headers);
       if (upstreamHead.length > 0) {
         socket.write(upstreamHead);
@@ -146,7 +162,11 @@ export class WebSocketRelay {
 
   private pair(client: Duplex, server: Duplex, prefix: string, tap: SocketTap | undefined): void {
     for (const s of [client, server]) {
-      const net = s as Duplex & { setNoDelay?: (b: boolean) => void; setKeepAlive?: (b: boolean, d: number) => void; setTimeout?: (ms: number) => void };
+      const net = s as Duplex & {
+        setNoDelay?: (b: boolean) => void;
+        setKeepAlive?: (b: boolean, d: number) => void;
+        setTimeout?: (ms: number) => void;
+      };
       net.setTimeout?.(0);
       net.setNoDelay?.(true);
       net.setKeepAlive?.(true, 0);
@@ -180,7 +200,12 @@ export class WebSocketRelay {
     try {
       const user = match.data.user;
       return guard(
-        this.taps.tapFor({ url, headers: req.headers, routePrefix: match.prefix, routeUser: typeof user === "string" ? user : undefined }),
+        this.taps.tapFor({
+          url,
+          headers: req.headers,
+          routePrefix: match.prefix,
+          routeUser: typeof user === "string" ? user : undefined,
+        }),
         this.log,
       );
     } catch (error) {

@@ -1,0 +1,179 @@
+import { LRUCache } from "lru-cache";
+import type { Logger } from "../log/logger.js";
+import type { ProxyMetrics } from "../metrics/metrics.js";
+import {
+  EXECUTE_REPLY,
+  EXECUTE_REQUEST,
+  stringField,
+  type KernelMessage,
+} from "../jupyter/kernel-message.js";
+import type { LaunchContext } from "./launch-context.js";
+import { moodleDestinationOf } from "./lti-launch.js";
+import { emptyNbLog, type MoodleDestination, type NbLog, type RecordSink } from "./nb-log-record.js";
+
+/**
+ * Moodle's column sizes (mod_lticontainer `db/install.xml`): a longer value makes the INSERT fail and the
+ * whole record is lost there. Values are cut to fit instead — the same cut on the client and the server
+ * record keeps their join on `message` working.
+ */
+export const MOODLE_COLUMN_LIMITS: Partial<Record<keyof NbLog, number>> = {
+  session: 42,
+  message: 42,
+  cell_id: 42,
+  status: 32,
+  username: 32,
+  date: 32,
+};
+
+export interface PendingExecutionsOptions {
+  max?: number;
+  ttlMs?: number;
+  /** Clock for the TTL, for tests. */
+  perf?: { now(): number };
+}
+
+/**
+ * The execute_requests seen recently, across all sockets: jupyter_server replays a reply to the next
+ * connection with the same session_id, so the request and its reply may pass on different sockets.
+ */
+export class PendingExecutions {
+  private readonly requests: LRUCache<string, boolean>;
+
+  constructor(options: PendingExecutionsOptions = {}) {
+    this.requests = new LRUCache<string, boolean>({
+      max: options.max ?? 10_000,
+      ttl: options.ttlMs ?? 60 * 60 * 1000,
+      ...(options.perf ? { perf: options.perf } : {}),
+    });
+  }
+
+  remember(kernelId: string, session: string, msgId: string, cellRun: boolean): void {
+    this.requests.set(key(kernelId, session, msgId), cellRun);
+  }
+
+  /** Whether the request was a cell run; undefined if it was not seen (or has been forgotten). Forgets it. */
+  take(kernelId: string, session: string, msgId: string): boolean | undefined {
+    const k = key(kernelId, session, msgId);
+    const cellRun = this.requests.get(k);
+    this.requests.delete(k);
+    return cellRun;
+  }
+
+  get size(): number {
+    return this.requests.size;
+  }
+}
+
+function key(kernelId: string, session: string, msgId: string): string {
+  return `${kernelId}\u0000${session}\u0000${msgId}`;
+}
+
+export interface ExecutionTrackerOptions {
+  kernelId: string;
+  /** The WebSocket URL's `session_id`. */
+  sessionId: string | undefined;
+  /** The route's user, used when the kernel reports no `header.username`. */
+  routeUser?: string;
+  /** The LTI launch this browser came from, if its cookie was present. */
+  launch?: LaunchContext;
+  sink: RecordSink;
+  pending: PendingExecutions;
+  logger?: Logger;
+  metrics?: ProxyMetrics;
+  now?: () => number;
+}
+
+/**
+ * Turns one kernel WebSocket's messages into mod_lticontainer records: `ltictr` when it opens, `client` for
+ * each cell run (execute_request with a cellId, not silent), `server` for each execute_reply — except
+ * replies to requests seen here that were not cell runs (completers, variable inspectors).
+ */
+export class ExecutionTracker {
+  private readonly destination: MoodleDestination | undefined;
+  private readonly now: () => number;
+  private readonly truncationsLogged = new Set<string>();
+
+  constructor(private readonly options: ExecutionTrackerOptions) {
+    this.destination = options.launch ? moodleDestinationOf(options.launch) : undefined;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Emits the `ltictr` record that links the socket's session to the LTI activity (needs a launch and a session_id). */
+  connected(): void {
+    const { launch, sessionId } = this.options;
+    if (!launch || sessionId === undefined) return;
+    const log = emptyNbLog("ltictr");
+    log.inst_id = launch.instId;
+    log.lti_id = launch.ltiId;
+    log.session = sessionId;
+    this.emit(log);
+  }
+
+  clientMessage(message: KernelMessage): void {
+    if (message.channel !== "shell" || message.header.msg_type !== EXECUTE_REQUEST) return;
+    const session = stringField(message.header, "session") ?? this.options.sessionId ?? "";
+    const msgId = stringField(message.header, "msg_id") ?? "";
+    const cellId = stringField(message.metadata, "cellId") ?? "";
+    const cellRun = cellId !== "" && message.content.silent !== true;
+    this.options.pending.remember(this.options.kernelId, session, msgId, cellRun);
+    if (!cellRun) return;
+    const log = emptyNbLog("client");
+    log.session = session;
+    log.message = msgId;
+    log.cell_id = cellId;
+    log.tags = message.tagsJson ?? "";
+    log.date = stringField(message.header, "date") ?? "";
+    this.emit(log);
+  }
+
+  serverMessage(message: KernelMessage): void {
+    if (message.channel !== "shell" || message.header.msg_type !== EXECUTE_REPLY) return;
+    const session = stringField(message.parentHeader, "session") ?? this.options.sessionId ?? "";
+    const msgId = stringField(message.parentHeader, "msg_id") ?? "";
+    if (this.options.pending.take(this.options.kernelId, session, msgId) === false) return;
+    const log = emptyNbLog("server");
+    log.session = session;
+    log.message = msgId;
+    log.status = stringField(message.content, "status") ?? stringField(message.metadata, "status") ?? "";
+    log.username = stringField(message.header, "username") || this.options.routeUser || "";
+    log.date = stringField(message.header, "date") ?? "";
+    this.emit(log);
+  }
+
+  private emit(log: NbLog): void {
+    this.fitColumns(log);
+    const record = {
+      log,
+      stream: this.options.sessionId ?? log.session,
+      capturedAt: this.now(),
+      ...(this.destination ? { destination: this.destination } : {}),
+    };
+    try {
+      this.options.sink.accept(record);
+    } catch (error) {
+      // The sink's failure is not this socket's: keep capturing the next records.
+      this.options.logger?.error({ err: error, kind: log.host }, "capture: record sink refused a record");
+      return;
+    }
+    if (log.host !== "ltictr")
+      this.options.metrics?.executions.inc({ kind: log.host, status: log.status || "none" });
+  }
+
+  private fitColumns(log: NbLog): void {
+    for (const [field, limit] of Object.entries(MOODLE_COLUMN_LIMITS) as [keyof NbLog, number][]) {
+      const value = log[field];
+      // UTF-16 length ≥ code points, so the cheap test is exact for the common case.
+      if (value.length <= limit) continue;
+      const points = Array.from(value);
+      if (points.length <= limit) continue;
+      (log as Record<keyof NbLog, string>)[field] = points.slice(0, limit).join("");
+      if (!this.truncationsLogged.has(field)) {
+        this.truncationsLogged.add(field);
+        this.options.logger?.warn(
+          { field, length: points.length, limit, kernelId: this.options.kernelId },
+          "capture: value longer than Moodle's column, truncated",
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,161 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Logger } from "../log/logger.js";
+import type { ProxyMetrics } from "../metrics/metrics.js";
+import type { KernelMessageDecoder } from "../jupyter/kernel-message.js";
+import { decoderFor, wireFormatOf } from "../jupyter/wire-format.js";
+import { FrameParser, type DataOpcode } from "../websocket/frame-parser.js";
+import type { SocketTap, SocketTapFactory, UpgradeContext } from "../websocket/socket-tap.js";
+import { ExecutionTracker, PendingExecutions, type PendingExecutionsOptions } from "./execution-tracker.js";
+import { parseKernelChannelUrl, type KernelChannel } from "./kernel-channel.js";
+import type { LaunchCookieCodec } from "./launch-cookie.js";
+import type { RecordSink } from "./nb-log-record.js";
+
+export interface KernelSocketTapOptions {
+  sink: RecordSink;
+  logger: Logger;
+  metrics?: ProxyMetrics;
+  /** Reads the launch cookie on upgrades; without it no `ltictr` records are produced. */
+  cookieCodec?: LaunchCookieCodec;
+  /** Kernel messages larger than this are not inspected (still relayed). Default 64 MiB. */
+  maxMessageBytes?: number;
+  pending?: PendingExecutionsOptions;
+}
+
+/** Chooses the kernel channel sockets among all relayed WebSockets and gives each its own observer. */
+export class KernelSocketTap implements SocketTapFactory {
+  private readonly pending: PendingExecutions;
+
+  constructor(private readonly options: KernelSocketTapOptions) {
+    this.pending = new PendingExecutions(options.pending);
+  }
+
+  tapFor(upgrade: UpgradeContext): SocketTap | undefined {
+    try {
+      const channel = parseKernelChannelUrl(upgrade.url);
+      return channel ? new KernelSocketObserver(channel, upgrade, this.options, this.pending) : undefined;
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "capture: cannot inspect this WebSocket");
+      return undefined;
+    }
+  }
+}
+
+/**
+ * One kernel WebSocket: frame parser per direction → wire-format decoder → execution tracker. Whatever
+ * goes wrong in here is caught, logged once and ends the inspection of this socket only; the relay
+ * never sees an exception. The request URL is never logged (it may carry `?token=`).
+ */
+class KernelSocketObserver implements SocketTap {
+  private readonly tracker: ExecutionTracker;
+  private readonly logger: Logger;
+  private readonly fromClient: FrameParser;
+  private readonly fromServer: FrameParser;
+  private decoder: KernelMessageDecoder = decoderFor("legacy");
+  private stopped = false;
+  private gaveUpLogged = false;
+
+  constructor(
+    private readonly channel: KernelChannel,
+    upgrade: UpgradeContext,
+    options: KernelSocketTapOptions,
+    pending: PendingExecutions,
+  ) {
+    this.logger = options.logger;
+    const cookie = upgrade.headers.cookie;
+    this.tracker = new ExecutionTracker({
+      kernelId: channel.kernelId,
+      sessionId: channel.sessionId,
+      routeUser: upgrade.routeUser,
+      launch: options.cookieCodec?.read(typeof cookie === "string" ? cookie : undefined),
+      sink: options.sink,
+      pending,
+      logger: options.logger,
+      metrics: options.metrics,
+    });
+    const parserOptions = { maxMessageBytes: options.maxMessageBytes };
+    this.fromClient = new FrameParser(
+      (opcode, payload) => this.onClientMessage(opcode, payload),
+      parserOptions,
+    );
+    this.fromServer = new FrameParser(
+      (opcode, payload) => this.onServerMessage(opcode, payload),
+      parserOptions,
+    );
+  }
+
+  prepareRequest(headers: Record<string, string | string[] | undefined>): void {
+    this.guard(() => {
+      // Without an extension the frames are never compressed, so every message stays readable.
+      for (const name of Object.keys(headers)) {
+        if (name.toLowerCase() === "sec-websocket-extensions") delete headers[name];
+      }
+    });
+  }
+
+  opened(headers: IncomingHttpHeaders): void {
+    this.guard(() => {
+      const format = wireFormatOf(headers);
+      this.decoder = decoderFor(format);
+      if (headers["sec-websocket-extensions"] !== undefined) {
+        this.logger.warn(
+          { kernelId: this.channel.kernelId },
+          "capture: upstream negotiated a WebSocket extension",
+        );
+      }
+      this.logger.debug({ kernelId: this.channel.kernelId, format }, "capture: kernel channel opened");
+      this.tracker.connected();
+    });
+  }
+
+  clientBytes(chunk: Buffer): void {
+    this.feed(this.fromClient, chunk);
+  }
+
+  serverBytes(chunk: Buffer): void {
+    this.feed(this.fromServer, chunk);
+  }
+
+  closed(): void {
+    this.stopped = true;
+  }
+
+  private feed(parser: FrameParser, chunk: Buffer): void {
+    this.guard(() => {
+      parser.push(chunk);
+      if (parser.gaveUp !== undefined && !this.gaveUpLogged) {
+        this.gaveUpLogged = true;
+        this.logger.warn(
+          {
+            kernelId: this.channel.kernelId,
+            direction: parser === this.fromClient ? "client" : "server",
+            reason: parser.gaveUp,
+          },
+          "capture: WebSocket protocol violation, no longer inspecting this direction",
+        );
+      }
+    });
+  }
+
+  private onClientMessage(opcode: DataOpcode, payload: Buffer): void {
+    const message = this.decoder.decode(opcode, payload);
+    if (message) this.tracker.clientMessage(message);
+  }
+
+  private onServerMessage(opcode: DataOpcode, payload: Buffer): void {
+    const message = this.decoder.decode(opcode, payload);
+    if (message) this.tracker.serverMessage(message);
+  }
+
+  private guard(action: () => void): void {
+    if (this.stopped) return;
+    try {
+      action();
+    } catch (error) {
+      this.stopped = true;
+      this.logger.error(
+        { err: error, kernelId: this.channel.kernelId },
+        "capture: inspection failed, no longer inspecting this socket",
+      );
+    }
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The decoded view of one Jupyter kernel message, the same for both wire formats. Decoders only build it
+ * for the two message types the capture needs, so every other message costs at most a substring search.
+ */
+
+export type JsonObject = Record<string, unknown>;
+
+export const EXECUTE_REQUEST = "execute_request";
+export const EXECUTE_REPLY = "execute_reply";
+
+export interface KernelMessage {
+  /** `shell`, `iopub`, `control`, `stdin`. */
+  channel: string;
+  header: JsonObject;
+  parentHeader: JsonObject;
+  metadata: JsonObject;
+  content: JsonObject;
+  /**
+   * `metadata.tags` as compact JSON text, e.g. `["問題１","raises-exception"]` — what the browser sent and
+   * what the C proxy forwards. Undefined when the message has no tags array.
+   */
+  tagsJson: string | undefined;
+}
+
+/** Turns one reassembled WebSocket data message into a kernel message, or undefined if it is not one we use. */
+export interface KernelMessageDecoder {
+  decode(opcode: 1 | 2, payload: Buffer): KernelMessage | undefined;
+}
+
+export function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The value of `key` when it is a string; anything else (missing, number, object) is undefined. */
+export function stringField(object: JsonObject, key: string): string | undefined {
+  const value = object[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+export function isExecuteMessageType(msgType: unknown): boolean {
+  return msgType === EXECUTE_REQUEST || msgType === EXECUTE_REPLY;
+}
+
+const EXECUTE_PREFIX = Buffer.from("execute_re");
+const REQUEST_TAIL = Buffer.from("quest");
+const REPLY_TAIL = Buffer.from("ply");
+
+/** True if the bytes contain `execute_request` or `execute_reply` (one scan for the common prefix). */
+export function mentionsExecute(bytes: Buffer): boolean {
+  let at = bytes.indexOf(EXECUTE_PREFIX);
+  while (at >= 0) {
+    const tail = at + EXECUTE_PREFIX.length;
+    if (startsWithAt(bytes, tail, REQUEST_TAIL) || startsWithAt(bytes, tail, REPLY_TAIL)) return true;
+    at = bytes.indexOf(EXECUTE_PREFIX, tail);
+  }
+  return false;
+}
+
+function startsWithAt(bytes: Buffer, at: number, expected: Buffer): boolean {
+  return (
+    at + expected.length <= bytes.length &&
+    bytes.compare(expected, 0, expected.length, at, at + expected.length) === 0
+  );
+}
+
+/** Parses JSON text; malformed input yields undefined instead of an exception. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export function kernelMessage(
+  channel: string,
+  header: JsonObject,
+  parentHeader: unknown,
+  metadata: unknown,
+  content: unknown,
+): KernelMessage {
+  const meta = isJsonObject(metadata) ? metadata : {};
+  // nbformat defines cell tags as an array of strings; anything else is not tags.
+  const tags = meta.tags;
+  return {
+    channel,
+    header,
+    parentHeader: isJsonObject(parentHeader) ? parentHeader : {},
+    metadata: meta,
+    content: isJsonObject(content) ? content : {},
+    tagsJson: Array.isArray(tags) ? JSON.stringify(tags) : undefined,
+  };
+}

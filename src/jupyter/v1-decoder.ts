@@ -1,0 +1,61 @@
+import {
+  isExecuteMessageType,
+  isJsonObject,
+  kernelMessage,
+  mentionsExecute,
+  parseJson,
+  type KernelMessage,
+  type KernelMessageDecoder,
+} from "./kernel-message.js";
+
+/** The offsets every v1 message has: channel, header, parent_header, metadata, content, end of content. */
+const REQUIRED_OFFSETS = 6;
+
+/**
+ * The `v1.kernel.websocket.jupyter.org` format (JupyterLab 4 / Notebook 7 on jupyter_server ≥ 2): one binary
+ * message = `uint64 LE n, uint64 LE offsets[n]`, then channel, header, parent_header, metadata, content
+ * (each UTF-8 JSON) and buffers, delimited by the offsets. Only the header is parsed unless it names an
+ * execute_request/execute_reply.
+ */
+export class V1Decoder implements KernelMessageDecoder {
+  decode(opcode: 1 | 2, payload: Buffer): KernelMessage | undefined {
+    if (opcode !== 2) return undefined;
+    const offsets = readOffsets(payload);
+    if (offsets === undefined) return undefined;
+    const [channelStart, headerStart, parentStart, metadataStart, contentStart, contentEnd] = offsets;
+    const headerBytes = payload.subarray(headerStart, parentStart);
+    if (!mentionsExecute(headerBytes)) return undefined;
+    const header = parseJson(headerBytes.toString("utf8"));
+    if (!isJsonObject(header) || !isExecuteMessageType(header.msg_type)) return undefined;
+    return kernelMessage(
+      payload.toString("utf8", channelStart, headerStart),
+      header,
+      parseJson(payload.toString("utf8", parentStart, metadataStart)),
+      parseJson(payload.toString("utf8", metadataStart, contentStart)),
+      parseJson(payload.toString("utf8", contentStart, contentEnd)),
+    );
+  }
+}
+
+/** The first six offsets, checked to be inside the message and in order; undefined for anything malformed. */
+function readOffsets(payload: Buffer): number[] | undefined {
+  const count = readUint64(payload, 0);
+  if (count === undefined || count < REQUIRED_OFFSETS) return undefined;
+  const tableEnd = 8 * (count + 1);
+  if (tableEnd > payload.length) return undefined;
+  const offsets: number[] = [];
+  let previous = tableEnd;
+  for (let i = 0; i < REQUIRED_OFFSETS; i++) {
+    const offset = readUint64(payload, 8 * (i + 1));
+    if (offset === undefined || offset < previous || offset > payload.length) return undefined;
+    offsets.push(offset);
+    previous = offset;
+  }
+  return offsets;
+}
+
+/** A little-endian uint64 that fits in 32 bits (no message is 4 GiB), else undefined. */
+function readUint64(payload: Buffer, at: number): number | undefined {
+  if (at + 8 > payload.length || payload.readUInt32LE(at + 4) !== 0) return undefined;
+  return payload.readUInt32LE(at);
+}

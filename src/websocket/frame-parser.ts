@@ -1,0 +1,212 @@
+/**
+ * Incremental RFC 6455 frame parser for one direction of a relayed WebSocket. It only observes: the
+ * relay has already forwarded the bytes, so the parser never answers pings, never closes anything and
+ * never throws on bad input — on a protocol violation it gives up on that connection and ignores the rest.
+ */
+
+export type DataOpcode = 1 | 2;
+
+export type MessageHandler = (opcode: DataOpcode, payload: Buffer) => void;
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export interface FrameParserOptions {
+  /** Data messages larger than this are skipped (frames are still followed, so later messages parse). */
+  maxMessageBytes?: number;
+}
+
+export interface FrameParserStats {
+  messages: number;
+  controlFrames: number;
+  skippedOversize: number;
+  /** Messages with RSV1 set (permessage-deflate), which the parser does not inflate. */
+  skippedCompressed: number;
+}
+
+const MAX_HEADER_BYTES = 14;
+/** 2^53: lengths above this cannot be represented exactly, and no real frame comes near it. */
+const MAX_SAFE_HIGH_WORD = 0x1fffff;
+
+type FrameUse = "collect" | "skip";
+
+export class FrameParser {
+  readonly stats: FrameParserStats = {
+    messages: 0,
+    controlFrames: 0,
+    skippedOversize: 0,
+    skippedCompressed: 0,
+  };
+
+  private readonly maxMessageBytes: number;
+  private failure: string | undefined;
+
+  // Header being assembled (headers may be split across reads).
+  private readonly header = Buffer.alloc(MAX_HEADER_BYTES);
+  private headerHave = 0;
+  private inPayload = false;
+
+  // Current frame.
+  private frameLeft = 0;
+  private frameFin = false;
+  private frameControl = false;
+  private frameUse: FrameUse = "skip";
+  private masked = false;
+  private readonly mask = Buffer.alloc(4);
+  private maskPos = 0;
+
+  // Current data message (possibly spanning continuation frames).
+  private messageOpen = false;
+  private messageOpcode: DataOpcode = 1;
+  private messageSkipped = false;
+  private messageBytes = 0;
+  private pieces: Buffer[] = [];
+
+  constructor(
+    private readonly onMessage: MessageHandler,
+    options: FrameParserOptions = {},
+  ) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  }
+
+  /** Why the parser stopped, or undefined while it is still in sync with the stream. */
+  get gaveUp(): string | undefined {
+    return this.failure;
+  }
+
+  /**
+   * Feeds the next bytes of the stream. `chunk` is only read, never modified; unmasked payload is
+   * handed out as views of it, so callers must not modify the chunk afterwards either.
+   */
+  push(chunk: Buffer): void {
+    let pos = 0;
+    while (pos < chunk.length && this.failure === undefined) {
+      pos = this.inPayload ? this.consumePayload(chunk, pos) : this.consumeHeader(chunk, pos);
+    }
+  }
+
+  private consumeHeader(chunk: Buffer, pos: number): number {
+    let needed = this.headerHave < 2 ? 2 : this.headerSize();
+    while (this.headerHave < needed) {
+      if (pos >= chunk.length) return pos;
+      const take = Math.min(needed - this.headerHave, chunk.length - pos);
+      chunk.copy(this.header, this.headerHave, pos, pos + take);
+      this.headerHave += take;
+      pos += take;
+      if (this.headerHave >= 2) needed = this.headerSize();
+    }
+    this.headerHave = 0;
+    this.startFrame(needed);
+    return pos;
+  }
+
+  private headerSize(): number {
+    const lengthCode = this.header[1]! & 0x7f;
+    const extended = lengthCode === 126 ? 2 : lengthCode === 127 ? 8 : 0;
+    const mask = this.header[1]! & 0x80 ? 4 : 0;
+    return 2 + extended + mask;
+  }
+
+  private startFrame(headerSize: number): void {
+    const b0 = this.header[0]!;
+    const b1 = this.header[1]!;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const opcode = b0 & 0x0f;
+    this.masked = (b1 & 0x80) !== 0;
+
+    let length = b1 & 0x7f;
+    if (length === 126) {
+      length = this.header.readUInt16BE(2);
+    } else if (length === 127) {
+      const high = this.header.readUInt32BE(2);
+      if (high > MAX_SAFE_HIGH_WORD) return this.fail("64-bit frame length out of range");
+      length = high * 0x1_0000_0000 + this.header.readUInt32BE(6);
+    }
+    if (this.masked) this.header.copy(this.mask, 0, headerSize - 4, headerSize);
+    this.maskPos = 0;
+    this.frameFin = fin;
+    this.frameControl = opcode >= 8;
+
+    if ((b0 & 0x30) !== 0) return this.fail("RSV2/RSV3 set");
+    if (opcode >= 8) {
+      if (opcode > 10) return this.fail(`reserved control opcode ${opcode}`);
+      if (!fin || length > 125) return this.fail("fragmented or oversized control frame");
+      if (rsv1) return this.fail("RSV1 on a control frame");
+      this.stats.controlFrames++;
+      this.frameUse = "skip";
+    } else if (opcode === 0) {
+      if (!this.messageOpen) return this.fail("continuation frame without a message");
+      if (rsv1) return this.fail("RSV1 on a continuation frame");
+      this.frameUse = this.admit(length);
+    } else if (opcode === 1 || opcode === 2) {
+      if (this.messageOpen) return this.fail("new data frame inside a fragmented message");
+      this.messageOpen = true;
+      this.messageOpcode = opcode;
+      this.messageBytes = 0;
+      this.messageSkipped = rsv1;
+      if (rsv1) this.stats.skippedCompressed++;
+      this.frameUse = this.admit(length);
+    } else {
+      return this.fail(`reserved data opcode ${opcode}`);
+    }
+
+    this.frameLeft = length;
+    this.inPayload = true;
+    if (length === 0) this.endFrame();
+  }
+
+  /** Decides whether the next `length` payload bytes of the open message are kept. */
+  private admit(length: number): FrameUse {
+    if (this.messageSkipped) return "skip";
+    if (this.messageBytes + length > this.maxMessageBytes) {
+      this.messageSkipped = true;
+      this.pieces = [];
+      this.stats.skippedOversize++;
+      return "skip";
+    }
+    this.messageBytes += length;
+    return "collect";
+  }
+
+  private consumePayload(chunk: Buffer, pos: number): number {
+    const take = Math.min(this.frameLeft, chunk.length - pos);
+    if (this.frameUse === "collect") {
+      this.pieces.push(this.masked ? this.unmask(chunk, pos, take) : chunk.subarray(pos, pos + take));
+    }
+    this.frameLeft -= take;
+    if (this.frameLeft === 0) this.endFrame();
+    return pos + take;
+  }
+
+  private unmask(chunk: Buffer, pos: number, count: number): Buffer {
+    const out = Buffer.allocUnsafe(count);
+    const mask = this.mask;
+    let m = this.maskPos;
+    for (let i = 0; i < count; i++) {
+      out[i] = chunk[pos + i]! ^ mask[m]!;
+      m = (m + 1) & 3;
+    }
+    this.maskPos = m;
+    return out;
+  }
+
+  private endFrame(): void {
+    this.inPayload = false;
+    // Control frames may sit between the fragments of a data message; they never end it.
+    if (this.frameControl || !this.frameFin) return;
+    const pieces = this.pieces;
+    const deliver = !this.messageSkipped;
+    this.messageOpen = false;
+    this.messageSkipped = false;
+    this.pieces = [];
+    if (!deliver) return;
+    this.stats.messages++;
+    const payload = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.messageBytes);
+    this.onMessage(this.messageOpcode, payload);
+  }
+
+  private fail(reason: string): void {
+    this.failure = reason;
+    this.pieces = [];
+  }
+}

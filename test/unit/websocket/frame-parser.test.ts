@@ -1,0 +1,219 @@
+import t from "tap";
+import { FrameParser, type DataOpcode } from "../../../src/websocket/frame-parser.js";
+import {
+  OP_BINARY,
+  OP_CLOSE,
+  OP_CONTINUATION,
+  OP_PING,
+  OP_PONG,
+  OP_TEXT,
+  encodeFrame,
+  randomBytesFrom,
+  seededRandom,
+  splitRandomly,
+} from "./frame-builder.js";
+
+interface Received {
+  opcode: DataOpcode;
+  payload: Buffer;
+}
+
+function collector(options: { maxMessageBytes?: number } = {}) {
+  const received: Received[] = [];
+  // Copies, because the parser may hand out views of the pushed chunk.
+  const parser = new FrameParser(
+    (opcode, payload) => received.push({ opcode, payload: Buffer.from(payload) }),
+    options,
+  );
+  return { parser, received };
+}
+
+const KEY = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+
+t.test("every length form, masked and unmasked", async (t) => {
+  for (const size of [0, 1, 125, 126, 127, 65535, 65536, 70000]) {
+    for (const maskKey of [undefined, KEY]) {
+      const payload = randomBytesFrom(seededRandom(size), size);
+      const frame = encodeFrame({ opcode: OP_BINARY, payload, maskKey });
+      const expectedCode = size < 126 ? size : size < 65536 ? 126 : 127;
+      t.equal(frame[1]! & 0x7f, expectedCode, `length code for ${size}`);
+      const { parser, received } = collector();
+      const copy = Buffer.from(frame);
+      parser.push(frame);
+      t.equal(received.length, 1, `one message of ${size} bytes (masked: ${Boolean(maskKey)})`);
+      t.equal(received[0]!.opcode, 2);
+      t.ok(received[0]!.payload.equals(payload), "payload restored");
+      t.ok(frame.equals(copy), "input not modified");
+      t.equal(parser.gaveUp, undefined);
+    }
+  }
+});
+
+t.test("text and binary opcodes are reported as sent", async (t) => {
+  const { parser, received } = collector();
+  parser.push(
+    Buffer.concat([
+      encodeFrame({ opcode: OP_TEXT, payload: Buffer.from("{}"), maskKey: KEY }),
+      encodeFrame({ opcode: OP_BINARY, payload: Buffer.from([1, 2, 3]) }),
+    ]),
+  );
+  t.same(
+    received.map((r) => r.opcode),
+    [1, 2],
+  );
+  t.equal(received[0]!.payload.toString(), "{}");
+});
+
+t.test("fragmented message with control frames between the fragments", async (t) => {
+  const text = "問題１ fragmented ".repeat(50);
+  const bytes = Buffer.from(text);
+  const a = bytes.subarray(0, 100);
+  const b = bytes.subarray(100, 400);
+  const c = bytes.subarray(400);
+  const stream = Buffer.concat([
+    encodeFrame({ opcode: OP_TEXT, fin: false, payload: a, maskKey: KEY }),
+    encodeFrame({ opcode: OP_PING, payload: Buffer.from("hi"), maskKey: KEY }),
+    encodeFrame({ opcode: OP_CONTINUATION, fin: false, payload: b, maskKey: Buffer.from([1, 2, 3, 4]) }),
+    encodeFrame({ opcode: OP_PONG, payload: Buffer.alloc(0), maskKey: KEY }),
+    encodeFrame({ opcode: OP_PING, payload: Buffer.from("again"), maskKey: KEY }),
+    encodeFrame({ opcode: OP_CONTINUATION, fin: true, payload: c, maskKey: KEY }),
+    encodeFrame({ opcode: OP_BINARY, payload: Buffer.from("next"), maskKey: KEY }),
+  ]);
+  const { parser, received } = collector();
+  parser.push(stream);
+  t.equal(received.length, 2);
+  t.equal(received[0]!.opcode, 1);
+  t.equal(received[0]!.payload.toString(), text);
+  t.equal(received[1]!.payload.toString(), "next");
+  t.equal(parser.stats.controlFrames, 3);
+  t.equal(parser.stats.messages, 2);
+});
+
+t.test("one byte at a time and random splits give the same messages", async (t) => {
+  const random = seededRandom(42);
+  const payloads: Buffer[] = [];
+  const frames: Buffer[] = [];
+  for (let i = 0; i < 60; i++) {
+    const payload = randomBytesFrom(random, [0, 5, 125, 126, 300, 70000][i % 6]!);
+    payloads.push(payload);
+    frames.push(encodeFrame({ opcode: OP_BINARY, payload, maskKey: i % 2 ? KEY : undefined }));
+    if (i % 7 === 0) frames.push(encodeFrame({ opcode: OP_PING, payload: Buffer.from("p") }));
+  }
+  const stream = Buffer.concat(frames);
+
+  const bytewise = collector();
+  for (let i = 0; i < stream.length; i++) bytewise.parser.push(stream.subarray(i, i + 1));
+  t.equal(bytewise.received.length, payloads.length);
+  t.ok(
+    bytewise.received.every((r, i) => r.payload.equals(payloads[i]!)),
+    "1-byte reads",
+  );
+
+  for (const seed of [1, 2, 3]) {
+    const split = collector();
+    for (const chunk of splitRandomly(stream, seededRandom(seed), 9000)) split.parser.push(chunk);
+    t.equal(split.received.length, payloads.length, `seed ${seed}`);
+    t.ok(
+      split.received.every((r, i) => r.payload.equals(payloads[i]!)),
+      `random reads, seed ${seed}`,
+    );
+  }
+});
+
+t.test("a 5 MB single frame (64-bit length), whole and in 64 KiB reads", async (t) => {
+  const payload = randomBytesFrom(seededRandom(5), 5 * 1024 * 1024);
+  for (const maskKey of [undefined, KEY]) {
+    const frame = encodeFrame({ opcode: OP_BINARY, payload, maskKey });
+    const whole = collector();
+    whole.parser.push(frame);
+    t.ok(whole.received.length === 1 && whole.received[0]!.payload.equals(payload), "in one read");
+    const pieces = collector();
+    for (let at = 0; at < frame.length; at += 65536) pieces.parser.push(frame.subarray(at, at + 65536));
+    t.ok(pieces.received.length === 1 && pieces.received[0]!.payload.equals(payload), "in 64 KiB reads");
+  }
+});
+
+t.test("messages over maxMessageBytes are skipped without losing sync", async (t) => {
+  const { parser, received } = collector({ maxMessageBytes: 1000 });
+  parser.push(
+    Buffer.concat([
+      encodeFrame({ opcode: OP_TEXT, payload: Buffer.alloc(2000, 0x61), maskKey: KEY }),
+      encodeFrame({ opcode: OP_TEXT, payload: Buffer.from("small 1") }),
+      // Fragments under the limit each, over it together.
+      encodeFrame({ opcode: OP_BINARY, fin: false, payload: Buffer.alloc(600) }),
+      encodeFrame({ opcode: OP_PING }),
+      encodeFrame({ opcode: OP_CONTINUATION, fin: false, payload: Buffer.alloc(600) }),
+      encodeFrame({ opcode: OP_CONTINUATION, fin: true, payload: Buffer.alloc(600) }),
+      encodeFrame({ opcode: OP_TEXT, payload: Buffer.alloc(1000, 0x62) }),
+    ]),
+  );
+  t.same(
+    received.map((r) => r.payload.length),
+    [7, 1000],
+  );
+  t.equal(received[0]!.payload.toString(), "small 1");
+  t.equal(parser.stats.skippedOversize, 2);
+  t.equal(parser.gaveUp, undefined);
+});
+
+t.test("compressed (RSV1) messages are skipped and counted", async (t) => {
+  const { parser, received } = collector();
+  parser.push(
+    Buffer.concat([
+      encodeFrame({ opcode: OP_TEXT, rsv1: true, payload: Buffer.from([0xf2, 0x48, 0xcd]), maskKey: KEY }),
+      encodeFrame({ opcode: OP_BINARY, rsv1: true, fin: false, payload: Buffer.alloc(10) }),
+      encodeFrame({ opcode: OP_CONTINUATION, fin: true, payload: Buffer.alloc(10) }),
+      encodeFrame({ opcode: OP_TEXT, payload: Buffer.from("plain"), maskKey: KEY }),
+    ]),
+  );
+  t.same(
+    received.map((r) => r.payload.toString()),
+    ["plain"],
+  );
+  t.equal(parser.stats.skippedCompressed, 2);
+  t.equal(parser.gaveUp, undefined);
+});
+
+t.test("protocol violations make the parser give up, never throw", async (t) => {
+  const cases: [string, Buffer][] = [
+    ["reserved data opcode", encodeFrame({ opcode: 3, payload: Buffer.from("x") })],
+    ["reserved control opcode", encodeFrame({ opcode: 0xb })],
+    ["continuation without a message", encodeFrame({ opcode: OP_CONTINUATION, payload: Buffer.from("x") })],
+    ["control frame over 125 bytes", encodeFrame({ opcode: OP_PING, payload: Buffer.alloc(126) })],
+    ["fragmented control frame", encodeFrame({ opcode: OP_CLOSE, fin: false })],
+    ["RSV2", encodeFrame({ opcode: OP_TEXT, rsvBits: 0x20, payload: Buffer.from("x") })],
+    ["RSV1 on a control frame", encodeFrame({ opcode: OP_PING, rsv1: true })],
+    [
+      "data frame inside a fragmented message",
+      Buffer.concat([
+        encodeFrame({ opcode: OP_TEXT, fin: false, payload: Buffer.from("a") }),
+        encodeFrame({ opcode: OP_TEXT, payload: Buffer.from("b") }),
+      ]),
+    ],
+    ["64-bit length beyond 2^53", Buffer.from([0x82, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])],
+  ];
+  for (const [name, bytes] of cases) {
+    const { parser, received } = collector();
+    const after = encodeFrame({ opcode: OP_TEXT, payload: Buffer.from("after") });
+    t.doesNotThrow(() => {
+      parser.push(bytes);
+      parser.push(after);
+    }, name);
+    t.type(parser.gaveUp, "string", `${name}: gave up`);
+    t.equal(received.length, 0, `${name}: nothing parsed after the violation`);
+  }
+});
+
+t.test("random garbage never throws", async (t) => {
+  const random = seededRandom(7);
+  let gaveUp = 0;
+  for (let i = 0; i < 2000; i++) {
+    const { parser } = collector({ maxMessageBytes: 4096 });
+    const garbage = randomBytesFrom(random, 1 + Math.floor(random() * 300));
+    const copy = Buffer.from(garbage);
+    for (const chunk of splitRandomly(garbage, random, 40)) parser.push(chunk);
+    if (parser.gaveUp !== undefined) gaveUp++;
+    if (!garbage.equals(copy)) t.fail("input modified");
+  }
+  t.ok(gaveUp > 0, `some garbage streams were recognised as violations (${gaveUp})`);
+});
