@@ -10,7 +10,7 @@ import type { CapturedRecord, RecordSink } from "./nb-log-record.js";
 /** A record sink that may hold resources (files, connections, a delivery loop). */
 export interface RecordStage extends RecordSink {
   /** Drains what was accepted, waiting at most `timeoutMs`. */
-  flush?(timeoutMs: number): Promise<void>;
+  flush?(timeoutMs: number): Promise<unknown>;
   close?(): void | Promise<void>;
 }
 

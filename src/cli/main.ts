@@ -5,9 +5,11 @@ import { ConfigError } from "../config/config-error.js";
 import { resolveSettings, type Settings } from "../config/settings.js";
 import { createCaptureRole, type RecordStage } from "../capture/capture-role.js";
 import { RecordsFileSink } from "../capture/records-file-sink.js";
+import { DeliveryService } from "../delivery/delivery-service.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { ProxyMetrics } from "../metrics/metrics.js";
 import { buildCommand, type CliOptions } from "./options.js";
+import { replayDeadLettersCommand } from "./replay-dead-letters.js";
 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
@@ -19,6 +21,15 @@ const EXIT_SIGNAL = 2;
 const EXIT_START = 3;
 
 export async function main(argv: string[]): Promise<void> {
+  if (argv[0] === "replay-dead-letters") {
+    try {
+      process.exit(replayDeadLettersCommand(argv.slice(1)));
+    } catch (error) {
+      if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_CONFIG);
+      process.stderr.write(`error: ${(error as Error).message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+  }
   const program = buildCommand(VERSION);
   let options: CliOptions;
   try {
@@ -39,7 +50,7 @@ export async function main(argv: string[]): Promise<void> {
     const capture = await createCaptureRole({
       dataDir: settings.dataDir,
       acceptLegacyCookies: Boolean(options.legacyLmsCookies),
-      stages: recordStages(settings),
+      stages: await recordStages(settings, log, metrics),
       log,
       metrics,
     });
@@ -83,8 +94,35 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 /** Where captured records go: the optional JSON-lines file, then durable delivery to Moodle. */
-function recordStages(settings: Settings): RecordStage[] {
+async function recordStages(
+  settings: Settings,
+  log: Logger,
+  metrics: ProxyMetrics | undefined,
+): Promise<RecordStage[]> {
+  const { options } = settings;
   const stages: RecordStage[] = [];
-  if (settings.options.recordsFile) stages.push(new RecordsFileSink(settings.options.recordsFile));
+  if (options.recordsFile) stages.push(new RecordsFileSink(options.recordsFile));
+  if (!options.moodleUrl && options.moodleAllow.length === 0) {
+    log.warn("No Moodle configured (--moodle-url, --moodle-allow): captured records are not delivered");
+    return stages;
+  }
+  const delivery = await DeliveryService.open({
+    dataDir: settings.dataDir,
+    moodle:
+      options.moodleUrl && settings.moodleToken
+        ? { baseUrl: options.moodleUrl, token: settings.moodleToken }
+        : undefined,
+    allowOrigins: options.moodleAllow,
+    batchSize: options.deliveryBatchSize,
+    batchAgeMs: options.deliveryBatchAge,
+    concurrency: options.deliveryConcurrency,
+    spoolMaxBytes: options.spoolMaxBytes,
+    multiRecord: Boolean(options.moodleMultiRecord),
+    requestTimeoutMs: 30_000,
+    logger: log,
+    metrics,
+  });
+  delivery.start();
+  stages.push(delivery);
   return stages;
 }

@@ -1,0 +1,179 @@
+import { Pool } from "undici";
+import type { MoodleTarget } from "./moodle-destinations.js";
+
+export const WRITE_NBLOGS = "mod_lticontainer_write_nblogs";
+export const REST_PATH = "/webservice/rest/server.php";
+
+export type CallOutcome =
+  | { kind: "acknowledged" }
+  /** Transient: send again later. `maxAttempts` caps retries of errors that may also be permanent. */
+  | { kind: "retry"; reason: string; maxAttempts?: number }
+  | { kind: "dead-letter"; reason: string; errorcode?: string };
+
+/*
+ * Moodle answers web-service calls with HTTP 200 even when they fail, with
+ * `{"exception":…,"errorcode":…,"message":…}`. How each errorcode is treated:
+ *
+ *   errorcode                                  outcome       why
+ *   invalidtoken, accessexception,             dead-letter   token / service / capability configuration;
+ *   nopermissions, servicenotavailable,                      retrying cannot help until an admin fixes it,
+ *   enablewsdescription, invalidrecord        then `replay-dead-letters` sends them again
+ *   (function not installed), requireloginerror,
+ *   usernotfullysetup, …
+ *   invalidparameter                           dead-letter   the record itself is rejected
+ *   sitemaintenance, dbconnectionfailed,       retry         Moodle or its database is temporarily away
+ *   dmlreadexception, dmltransactionexception,
+ *   dmlsessionlockerror, sessionwaiterr
+ *   dmlwriteexception                          retry ×3,     a deadlock is transient, a too-long value is
+ *                                              then dead     not; both look the same from here
+ *   invalidresponse                            acknowledged  the function ran (rows written); only Moodle's
+ *                                                            check of its return value failed
+ *   anything else                              dead-letter   kept and replayable, never blocks its stream
+ *
+ * HTTP level: 2xx → read the body as above; 408, 425, 429, 5xx and network errors/timeouts → retry;
+ * 3xx and other 4xx (wrong URL, wrong scheme) → dead-letter.
+ * A 2xx body that is `[]`, `{}`, `null` or other non-exception JSON is an acknowledgement; so is one that
+ * ends in such JSON after PHP notices (the plugin emits warnings for tags without filename/codenum when
+ * Moodle displays debugging output).
+ */
+const RETRYABLE_ERRORCODES = new Set([
+  "sitemaintenance",
+  "dbconnectionfailed",
+  "dmlreadexception",
+  "dmltransactionexception",
+  "dmlsessionlockerror",
+  "sessionwaiterr",
+]);
+const LIMITED_RETRY_ERRORCODES = new Set(["dmlwriteexception"]);
+const ACKNOWLEDGED_ERRORCODES = new Set(["invalidresponse"]);
+const LIMITED_RETRY_ATTEMPTS = 3;
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string): { value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The JSON value Moodle answered with: the whole body, or the exception object / result after PHP notices. */
+function moodleJson(body: string): { value: unknown } | undefined {
+  const text = body.trim();
+  const whole = parseJson(text);
+  if (whole) return whole;
+  const exceptionAt = text.lastIndexOf('{"exception"');
+  if (exceptionAt >= 0) return parseJson(text.slice(exceptionAt));
+  for (const tail of ["null", "[]", "{}"])
+    if (text.endsWith(tail)) return { value: JSON.parse(tail) as unknown };
+  return undefined;
+}
+
+function classifyException(errorcode: string, message: string): CallOutcome {
+  const reason = `Moodle error ${errorcode}: ${message}`.slice(0, 300);
+  if (ACKNOWLEDGED_ERRORCODES.has(errorcode)) return { kind: "acknowledged" };
+  if (RETRYABLE_ERRORCODES.has(errorcode)) return { kind: "retry", reason };
+  if (LIMITED_RETRY_ERRORCODES.has(errorcode))
+    return { kind: "retry", reason, maxAttempts: LIMITED_RETRY_ATTEMPTS };
+  return { kind: "dead-letter", reason, errorcode };
+}
+
+/** What a web-service response means for the records sent in it. */
+export function classifyMoodleResponse(status: number, body: string): CallOutcome {
+  if (status === 408 || status === 425 || status === 429 || status >= 500) {
+    return { kind: "retry", reason: `HTTP ${status}` };
+  }
+  if (status < 200 || status >= 300)
+    return { kind: "dead-letter", reason: `HTTP ${status} from the web-service URL` };
+  const json = moodleJson(body);
+  if (!json) return { kind: "retry", reason: `unrecognised response: ${body.slice(0, 120)}` };
+  const value = json.value;
+  if (isObject(value) && ("exception" in value || "errorcode" in value)) {
+    const errorcode = typeof value.errorcode === "string" ? value.errorcode : "unknown";
+    const message = typeof value.message === "string" ? value.message : "";
+    return classifyException(errorcode, message);
+  }
+  return { kind: "acknowledged" };
+}
+
+/** Request path (with query) of one `write_nblogs` call; it carries the token, so it is never logged. */
+export function requestPath(target: MoodleTarget): string {
+  const query = `wstoken=${encodeURIComponent(target.token)}&wsfunction=${WRITE_NBLOGS}&moodlewsrestformat=json`;
+  return `${target.basePath}${REST_PATH}?${query}`;
+}
+
+function describeError(error: unknown): string {
+  if (isObject(error)) {
+    const code = typeof error.code === "string" ? error.code : undefined;
+    const name = typeof error.name === "string" ? error.name : undefined;
+    const message = typeof error.message === "string" ? error.message : undefined;
+    return [code ?? name, message].filter(Boolean).join(": ");
+  }
+  return String(error);
+}
+
+export interface MoodleClientOptions {
+  requestTimeoutMs: number;
+  /** Keep-alive connections per Moodle origin. */
+  connectionsPerOrigin: number;
+}
+
+/** Web-service calls over one undici keep-alive Pool per Moodle origin. */
+export class MoodleClient {
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(private readonly options: MoodleClientOptions) {}
+
+  /** Sends one form body; never throws. Reasons never contain the token. */
+  async call(target: MoodleTarget, body: string): Promise<CallOutcome> {
+    const outcome = await this.send(target, body);
+    if (outcome.kind === "acknowledged" || target.token === "") return outcome;
+    return { ...outcome, reason: outcome.reason.split(target.token).join("[redacted]") };
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.allSettled(pools.map((pool) => pool.close()));
+  }
+
+  private async send(target: MoodleTarget, body: string): Promise<CallOutcome> {
+    try {
+      const response = await this.pool(target.origin).request({
+        path: requestPath(target),
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+        body,
+        signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+      });
+      let text = "";
+      for await (const chunk of response.body) {
+        text += (chunk as Buffer).toString("utf8");
+        if (text.length > MAX_RESPONSE_BYTES) break;
+      }
+      return classifyMoodleResponse(response.statusCode, text);
+    } catch (error) {
+      return { kind: "retry", reason: describeError(error) };
+    }
+  }
+
+  private pool(origin: string): Pool {
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      const timeout = this.options.requestTimeoutMs;
+      pool = new Pool(origin, {
+        connections: this.options.connectionsPerOrigin,
+        keepAliveTimeout: 30_000,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+        connect: { timeout },
+      });
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+}
