@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import t from "tap";
+import { freePort } from "../support/ports.js";
+import { startProxy, type RunningProcess } from "../support/proxy-process.js";
+import { openKernelThrough, startJupyterServer } from "../support/jupyter-server.js";
+import type { KernelChannel } from "../support/hub-browser.js";
+import { MoodleStandIn } from "../support/moodle-stand-in.js";
+
+/**
+ * Zero loss through the real binary with a real Jupyter server and kernel: Moodle refusing connections, then
+ * answering 503, a proxy SIGKILLed with records in its spool, and a slow Moodle that must not slow the relay.
+ */
+const MOODLE_TOKEN = "fedcba9876543210fedcba9876543210";
+const API_TOKEN = "api-secret";
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 30000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+t.test("no record is lost", async (t) => {
+  const moodle = await MoodleStandIn.start({ tokens: [MOODLE_TOKEN], lti: { 13: 7 } });
+  const jupyter = await startJupyterServer();
+  const dir = mkdtempSync(join(tmpdir(), "ltictr-zero-loss-"));
+  const port = await freePort();
+  const apiPort = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let proxy: RunningProcess | undefined;
+  t.teardown(async () => {
+    await proxy?.stop();
+    await jupyter.stop();
+    await moodle.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const startOurProxy = async () => {
+    proxy = startProxy(
+      ["--ip", "127.0.0.1", "--port", String(port), "--api-port", String(apiPort), "--data-dir", dir, "--moodle-allow", moodle.origin],
+      { CONFIGPROXY_AUTH_TOKEN: API_TOKEN },
+    );
+    await proxy.waitFor(/Proxy API at/);
+    const added = await fetch(`http://127.0.0.1:${apiPort}/api/routes/`, {
+      method: "POST",
+      headers: { authorization: `token ${API_TOKEN}` },
+      body: JSON.stringify({ target: jupyter.url, user: "carol" }),
+    });
+    t.equal(added.status, 201, "route to the Jupyter server");
+  };
+  await startOurProxy();
+
+  const launch = await fetch(`${base}/lti/launch`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      oauth_version: "1.0",
+      oauth_nonce: "n",
+      custom_lms_sessioninfo: "6,13",
+      custom_lms_serverurl: moodle.origin,
+      custom_lms_serverpath: "",
+      custom_lms_rpctoken: MOODLE_TOKEN,
+    }),
+  });
+  const cookie = launch.headers.getSetCookie().find((c) => c.startsWith("ltictr_launch="))?.split(";")[0];
+  t.ok(cookie, "launch cookie set on the Jupyter server's answer");
+
+  let cells = 0;
+  const runCells = async (channel: KernelChannel, count: number) => {
+    for (let i = 0; i < count; i++) {
+      cells++;
+      const code = cells % 4 === 0 ? "1/0" : `x = ${cells}`;
+      const result = await channel.execute(code, { tags: ["filename:z.ipynb", `codenum:${cells % 4}`] });
+      t.equal(result.status, cells % 4 === 0 ? "error" : "ok", `cell ${cells} ran`);
+    }
+  };
+  /** One ltictr record per socket, plus a client and a server record per cell. */
+  const expected = (sockets: number) => sockets + 2 * cells;
+
+  let channel = await openKernelThrough(base, jupyter.token, cookie);
+
+  await moodle.setMode("down");
+  await runCells(channel, 6);
+  await moodle.setMode("503");
+  await runCells(channel, 6);
+  t.equal(moodle.processed.length, 0, "nothing reached Moodle while it was down or failing");
+  await moodle.setMode("up");
+  await waitFor(() => moodle.processed.length >= expected(1), "delivery after the outage");
+  t.equal(moodle.processed.length, expected(1), "every record arrived once after the outage");
+
+  await moodle.setMode("down");
+  await runCells(channel, 5);
+  await channel.close();
+  proxy?.child.kill("SIGKILL");
+  await proxy?.exited();
+  await startOurProxy();
+  await moodle.setMode("up");
+  await waitFor(() => moodle.processed.length >= expected(1), "delivery of the spool after SIGKILL and restart");
+  await sleep(300);
+  t.equal(moodle.processed.length, expected(1), "records spooled before SIGKILL delivered after restart, once");
+
+  moodle.setDelay(200);
+  channel = await openKernelThrough(base, jupyter.token, cookie);
+  const before = moodle.processed.length;
+  await runCells(channel, 10);
+  const deliveredDuringRun = moodle.processed.length - before;
+  t.ok(
+    deliveredDuringRun < 21,
+    `the kernel ran 10 cells while Moodle (200 ms a call) had taken only ${deliveredDuringRun} of 21 records`,
+  );
+  await waitFor(() => moodle.processed.length >= expected(2), "slow delivery to finish", 60000);
+  t.equal(moodle.processed.length, expected(2), "all records of the slow phase arrived");
+  t.ok(moodle.serverData.every((row) => !String(row.status).endsWith("/nc")), "order kept: no result marked /nc");
+  await channel.close();
+});
