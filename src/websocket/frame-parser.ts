@@ -68,6 +68,11 @@ export class FrameParser {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   }
 
+  /** True between frames: bytes written now (e.g. a close frame) cannot land inside another frame. */
+  get atFrameBoundary(): boolean {
+    return this.failure === undefined && !this.inPayload && this.headerHave === 0;
+  }
+
   /** Why the parser stopped, or undefined while it is still in sync with the stream. */
   get gaveUp(): string | undefined {
     return this.failure;

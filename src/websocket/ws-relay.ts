@@ -1,5 +1,6 @@
 import { request as httpRequest, STATUS_CODES, type IncomingMessage, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { randomBytes } from "node:crypto";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { Logger } from "../log/logger.js";
@@ -10,6 +11,7 @@ import { addForwardedHeaders, type ForwardingOptions } from "../forward/forwarde
 import type { ClientTls } from "../forward/upstream-pools.js";
 import { describeUpstreamError } from "../forward/upstream-error.js";
 import { upstreamPath, type PathOptions, type UpstreamTarget } from "../forward/upstream-target.js";
+import { FrameParser } from "./frame-parser.js";
 import type { SocketTap, SocketTapFactory } from "./socket-tap.js";
 
 export interface WebSocketRelayOptions {
@@ -44,7 +46,7 @@ const NON_101_SKIP = new Set(["transfer-encoding", "content-length", "connection
  * forwarded; it can neither delay nor alter the stream.
  */
 export class WebSocketRelay {
-  private readonly open = new Set<Duplex>();
+  private readonly open = new Set<RelayedPair>();
 
   constructor(
     private readonly options: WebSocketRelayOptions,
@@ -155,9 +157,24 @@ export class WebSocketRelay {
     upstream.end();
   }
 
-  /** Ends every relayed connection (graceful shutdown). */
-  closeAll(): void {
-    for (const socket of this.open) socket.destroy();
+  /**
+   * Graceful shutdown: stops relaying and, where the stream sits between frames, sends each side a close
+   * frame with 1001 "going away" (so browsers reconnect instead of reporting an error); the sockets are
+   * destroyed after `graceMs`.
+   */
+  closeAll(graceMs = 1000): void {
+    for (const pair of this.open) {
+      pair.client.pause();
+      pair.server.pause();
+      if (pair.toClient.atFrameBoundary) pair.client.write(CLOSE_GOING_AWAY);
+      if (pair.toServer.atFrameBoundary) pair.server.write(maskedCloseGoingAway());
+      pair.client.end();
+      pair.server.end();
+      setTimeout(() => {
+        pair.client.destroy();
+        pair.server.destroy();
+      }, graceMs).unref();
+    }
   }
 
   private pair(client: Duplex, server: Duplex, prefix: string, tap: SocketTap | undefined): void {
@@ -171,19 +188,24 @@ export class WebSocketRelay {
       net.setNoDelay?.(true);
       net.setKeepAlive?.(true, 0);
     }
-    this.open.add(client);
+    const pair: RelayedPair = { client, server, toClient: frameBoundaries(), toServer: frameBoundaries() };
+    this.open.add(pair);
     this.metrics?.activeWebSockets.inc();
     const activity = this.activity;
     pump(client, server, (chunk) => {
+      pair.toServer.push(chunk);
       activity.record(prefix);
       tap?.clientBytes(chunk);
     });
-    pump(server, client, tap ? (chunk) => tap.serverBytes(chunk) : undefined);
+    pump(server, client, (chunk) => {
+      pair.toClient.push(chunk);
+      tap?.serverBytes(chunk);
+    });
     let closed = false;
     const close = () => {
       if (closed) return;
       closed = true;
-      this.open.delete(client);
+      this.open.delete(pair);
       this.metrics?.activeWebSockets.dec();
       client.destroy();
       server.destroy();
@@ -215,14 +237,36 @@ export class WebSocketRelay {
   }
 }
 
+interface RelayedPair {
+  client: Duplex;
+  server: Duplex;
+  /** Frame boundaries of each direction, so shutdown can add a close frame without cutting one. */
+  toClient: FrameParser;
+  toServer: FrameParser;
+}
+
+/** A parser that keeps no payload: it only follows frame headers. */
+function frameBoundaries(): FrameParser {
+  return new FrameParser(() => undefined, { maxMessageBytes: 0 });
+}
+
+/** Close frame, status 1001 (going away), as a server sends it: unmasked. */
+const CLOSE_GOING_AWAY = Buffer.from([0x88, 0x02, 0x03, 0xe9]);
+
+/** The same close frame as a client must send it: masked with a random key. */
+function maskedCloseGoingAway(): Buffer {
+  const mask = randomBytes(4);
+  return Buffer.from([0x88, 0x82, ...mask, 0x03 ^ mask[0], 0xe9 ^ mask[1]]);
+}
+
 /** Forwards `from` to `to` with backpressure; `observe` sees each chunk after it was handed on. */
-function pump(from: Duplex, to: Duplex, observe?: (chunk: Buffer) => void): void {
+function pump(from: Duplex, to: Duplex, observe: (chunk: Buffer) => void): void {
   from.on("data", (chunk: Buffer) => {
     if (!to.write(chunk)) {
       from.pause();
       to.once("drain", () => from.resume());
     }
-    observe?.(chunk);
+    observe(chunk);
   });
   from.on("end", () => to.end());
 }

@@ -41,7 +41,18 @@ t.test("no record is lost", async (t) => {
 
   const startOurProxy = async () => {
     proxy = startProxy(
-      ["--ip", "127.0.0.1", "--port", String(port), "--api-port", String(apiPort), "--data-dir", dir, "--moodle-allow", moodle.origin],
+      [
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--api-port",
+        String(apiPort),
+        "--data-dir",
+        dir,
+        "--moodle-allow",
+        moodle.origin,
+      ],
       { CONFIGPROXY_AUTH_TOKEN: API_TOKEN },
     );
     await proxy.waitFor(/Proxy API at/);
@@ -66,7 +77,10 @@ t.test("no record is lost", async (t) => {
       custom_lms_rpctoken: MOODLE_TOKEN,
     }),
   });
-  const cookie = launch.headers.getSetCookie().find((c) => c.startsWith("ltictr_launch="))?.split(";")[0];
+  const cookie = launch.headers
+    .getSetCookie()
+    .find((c) => c.startsWith("ltictr_launch="))
+    ?.split(";")[0];
   t.ok(cookie, "launch cookie set on the Jupyter server's answer");
 
   let cells = 0;
@@ -99,9 +113,16 @@ t.test("no record is lost", async (t) => {
   await proxy?.exited();
   await startOurProxy();
   await moodle.setMode("up");
-  await waitFor(() => moodle.processed.length >= expected(1), "delivery of the spool after SIGKILL and restart");
+  await waitFor(
+    () => moodle.processed.length >= expected(1),
+    "delivery of the spool after SIGKILL and restart",
+  );
   await sleep(300);
-  t.equal(moodle.processed.length, expected(1), "records spooled before SIGKILL delivered after restart, once");
+  t.equal(
+    moodle.processed.length,
+    expected(1),
+    "records spooled before SIGKILL delivered after restart, once",
+  );
 
   moodle.setDelay(200);
   channel = await openKernelThrough(base, jupyter.token, cookie);
@@ -114,6 +135,9 @@ t.test("no record is lost", async (t) => {
   );
   await waitFor(() => moodle.processed.length >= expected(2), "slow delivery to finish", 60000);
   t.equal(moodle.processed.length, expected(2), "all records of the slow phase arrived");
-  t.ok(moodle.serverData.every((row) => !String(row.status).endsWith("/nc")), "order kept: no result marked /nc");
+  t.ok(
+    moodle.serverData.every((row) => !String(row.status).endsWith("/nc")),
+    "order kept: no result marked /nc",
+  );
   await channel.close();
 });
