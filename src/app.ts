@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
-import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from "node:https";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { join } from "node:path";
 import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { TokenCheck } from "./api/token-check.js";
@@ -13,6 +14,10 @@ import { parseUpstreamTarget } from "./forward/upstream-target.js";
 import { boundPort, describeListen, listen, type ListenSpec } from "./listener/listen.js";
 import { createMetricsServer } from "./listener/metrics-server.js";
 import { ProxyDispatcher } from "./listener/proxy-dispatcher.js";
+import { startRedirectServer } from "./listener/redirect-server.js";
+import { CertificateReloader } from "./tls/certificate-reloader.js";
+import { ensureSelfSignedCertificate } from "./tls/self-signed.js";
+import { buildTlsOptions, type TlsFiles } from "./tls/tls-options.js";
 import type { Logger } from "./log/logger.js";
 import type { ProxyMetrics } from "./metrics/metrics.js";
 import { ActivityRecorder } from "./routing/activity-recorder.js";
@@ -36,6 +41,7 @@ export class ProxyApp {
   private readonly servers: Server[] = [];
   private readonly unixSockets: string[] = [];
   private readonly connections = new Set<Socket>();
+  private readonly reloaders: CertificateReloader[] = [];
   private stopping = false;
 
   private constructor(
@@ -142,7 +148,8 @@ export class ProxyApp {
       await store.add("/", { target: options.defaultTarget, last_activity: new Date() });
     }
 
-    const publicTls = app.publicTlsOptions();
+    const publicTlsFiles = await ProxyApp.publicTlsFiles(settings, log);
+    const publicTls = publicTlsFiles && buildTlsOptions(publicTlsFiles);
     const publicServer = publicTls
       ? createHttpsServer({ ...publicTls, keepAlive: true }, dispatcher.handleRequest)
       : createHttpServer({ keepAlive: true }, dispatcher.handleRequest);
@@ -159,7 +166,8 @@ export class ProxyApp {
         socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
       else socket.destroy();
     });
-    const apiTls = app.apiTlsOptions();
+    const apiTlsFiles = ProxyApp.apiTlsFiles(options);
+    const apiTls = apiTlsFiles && buildTlsOptions(apiTlsFiles);
     const apiServer = apiTls ? createHttpsServer(apiTls, api.handle) : createHttpServer(api.handle);
 
     try {
@@ -175,6 +183,36 @@ export class ProxyApp {
       );
       log.info("Proxy API at %s/api/routes", describeListen(apiBound, apiTls ? "https" : "http"));
       if (metricsBound) log.info("Serve metrics at %s/metrics", describeListen(metricsBound, "http"));
+      if (publicTlsFiles && publicTls) {
+        app.reloaders.push(
+          new CertificateReloader({
+            server: publicServer as HttpsServer,
+            files: publicTlsFiles,
+            initial: publicTls,
+            logger: log,
+            metrics,
+          }),
+        );
+      }
+      if (apiTlsFiles && apiTls) {
+        app.reloaders.push(
+          new CertificateReloader({
+            server: apiServer as HttpsServer,
+            files: apiTlsFiles,
+            initial: apiTls,
+            logger: log,
+          }),
+        );
+      }
+      if (options.redirectPort !== undefined && publicBound.kind === "tcp" && publicBound.port !== 80) {
+        const redirect = await startRedirectServer({
+          port: options.redirectPort,
+          ip: publicBound.host,
+          redirectTo: options.redirectTo ?? publicBound.port,
+          logger: log,
+        });
+        app.servers.push(redirect);
+      }
     } catch (error) {
       await app.closeServers();
       throw error;
@@ -188,30 +226,58 @@ export class ProxyApp {
     return app;
   }
 
-  private publicTlsOptions(): HttpsServerOptions | undefined {
-    const { options } = this.settings;
-    if (!options.sslKey && !options.sslCert) return undefined;
+  /** Certificate files of the public listener: given ones, or generated with `--ssl-self-signed`. */
+  private static async publicTlsFiles(settings: Settings, log: Logger): Promise<TlsFiles | undefined> {
+    const { options } = settings;
+    let key = options.sslKey;
+    let cert = options.sslCert;
+    if (!key && !cert) {
+      if (!options.sslSelfSigned) return undefined;
+      const generated = await ensureSelfSignedCertificate({
+        dir: join(settings.dataDir, "tls"),
+        logger: log,
+      });
+      log.info(
+        "Serving HTTPS with the self-signed certificate %s (trust %s in clients)",
+        generated.certPath,
+        generated.caCertPath,
+      );
+      key = generated.keyPath;
+      cert = generated.certPath;
+    }
     return {
-      key: readFileOption("--ssl-key", options.sslKey),
-      cert: readFileOption("--ssl-cert", options.sslCert),
-      ca: readFileOption("--ssl-ca", options.sslCa),
+      key,
+      cert,
+      chain: options.sslChain,
+      ca: options.sslCa,
+      dhparam: options.sslDhparam,
       passphrase: process.env.CONFIGPROXY_SSL_KEY_PASSPHRASE,
-      minVersion: "TLSv1.2",
+      ciphers: options.sslCiphers,
+      protocol: options.sslProtocol,
+      requestCert: options.sslRequestCert,
+      rejectUnauthorized: options.sslRejectUnauthorized,
+      optionPrefix: "--ssl",
     };
   }
 
-  private apiTlsOptions(): HttpsServerOptions | undefined {
-    const { options } = this.settings;
+  private static apiTlsFiles(options: Settings["options"]): TlsFiles | undefined {
     if (!options.apiSslKey && !options.apiSslCert) return undefined;
     return {
-      key: readFileOption("--api-ssl-key", options.apiSslKey),
-      cert: readFileOption("--api-ssl-cert", options.apiSslCert),
-      ca: readFileOption("--api-ssl-ca", options.apiSslCa),
+      key: options.apiSslKey,
+      cert: options.apiSslCert,
+      ca: options.apiSslCa,
       passphrase: process.env.CONFIGPROXY_API_SSL_KEY_PASSPHRASE,
-      requestCert: Boolean(options.apiSslRequestCert),
-      rejectUnauthorized: Boolean(options.apiSslRejectUnauthorized),
-      minVersion: "TLSv1.2",
+      ciphers: options.sslCiphers,
+      protocol: options.sslProtocol,
+      requestCert: options.apiSslRequestCert,
+      rejectUnauthorized: options.apiSslRejectUnauthorized,
+      optionPrefix: "--api-ssl",
     };
+  }
+
+  /** SIGHUP (systemd ExecReload) re-reads the certificates; open connections keep theirs. */
+  reloadCertificates(): void {
+    for (const reloader of this.reloaders) reloader.reload("SIGHUP");
   }
 
   private async bind(server: Server, spec: ListenSpec): Promise<ListenSpec> {
@@ -257,6 +323,7 @@ export class ProxyApp {
     await this.capture?.flush(Math.max(0, deadline - Date.now()));
     await this.capture?.close();
     await this.pools.close();
+    for (const reloader of this.reloaders) reloader.close();
     this.removeFiles();
   }
 

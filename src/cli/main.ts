@@ -8,7 +8,7 @@ import { RecordsFileSink } from "../capture/records-file-sink.js";
 import { DeliveryService } from "../delivery/delivery-service.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { ProxyMetrics } from "../metrics/metrics.js";
-import { buildCommand, type CliOptions } from "./options.js";
+import { parseCommandLine } from "./command-line.js";
 import { replayDeadLettersCommand } from "./replay-dead-letters.js";
 
 const VERSION = (
@@ -30,21 +30,13 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(EXIT_CONFIG);
     }
   }
-  const program = buildCommand(VERSION);
-  let options: CliOptions;
-  try {
-    program.parse(argv, { from: "user" });
-    options = program.opts<CliOptions>();
-  } catch (error) {
-    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_CONFIG);
-    throw error;
-  }
-
   let log: Logger;
   let app: ProxyApp;
   try {
-    const settings = resolveSettings(options, process.env);
+    const { options, env, warnings } = parseCommandLine(argv, process.env, VERSION, process.argv[1]);
+    const settings = resolveSettings(options, env);
     log = createLogger({ level: options.logLevel, format: options.logFormat });
+    for (const warning of warnings) log.warn(warning);
     // Metrics cost a little on every request, so they exist only when something serves them.
     const metrics = settings.metricsListen ? new ProxyMetrics() : undefined;
     const capture = await createCaptureRole({
@@ -56,6 +48,7 @@ export async function main(argv: string[]): Promise<void> {
     });
     app = await ProxyApp.start(settings, log, { metrics, capture });
   } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_CONFIG);
     if (error instanceof ConfigError) {
       process.stderr.write(`error: ${error.message}\n`);
       process.exit(EXIT_CONFIG);
@@ -83,6 +76,7 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGHUP", () => app.reloadCertificates());
   process.on("exit", () => app.removeFiles());
   // After start-up nothing may take the proxy down (CHP's rule too): log and keep serving.
   process.on("uncaughtException", (error) =>
