@@ -121,7 +121,7 @@ export class ProxyApp {
       forwarder,
       relay,
       errors,
-      { hostRouting: Boolean(options.hostRouting) },
+      { hostRouting: Boolean(options.hostRouting), accessLog: Boolean(options.accessLog) },
       log,
       metrics,
     );

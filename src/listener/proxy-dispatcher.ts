@@ -12,6 +12,8 @@ import { rejectUpgrade, type WebSocketRelay } from "../websocket/ws-relay.js";
 
 export interface DispatchSettings {
   hostRouting: boolean;
+  /** `--access-log`: one info line per proxied request (path without query: queries can carry tokens). */
+  accessLog: boolean;
 }
 
 type Resolution =
@@ -39,6 +41,7 @@ export class ProxyDispatcher {
       return;
     }
     this.metrics?.requestsWeb.inc();
+    if (this.settings.accessLog) this.logAccess(req, res);
     this.resolve(req).then(
       (resolution) => {
         if (!resolution.ok) {
@@ -101,6 +104,22 @@ export class ProxyDispatcher {
     }
     const segments = Math.max(0, pathSegments(match.prefix).length - (this.settings.hostRouting ? 1 : 0));
     return { ok: true, match, target, segments, outgoing: path.outgoing };
+  }
+
+  private logAccess(req: IncomingMessage, res: ServerResponse): void {
+    const started = process.hrtime.bigint();
+    const path = (req.url ?? "").split("?")[0];
+    res.once("close", () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      this.log.info(
+        "%d %s %s %sms %s",
+        res.statusCode,
+        req.method,
+        path,
+        ms.toFixed(1),
+        req.socket.remoteAddress ?? "",
+      );
+    });
   }
 
   private fail(req: IncomingMessage, code: number, reason: string): void {

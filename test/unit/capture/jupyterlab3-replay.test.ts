@@ -24,7 +24,7 @@ import {
   randomInt,
   seededRandom,
   splitRandomly,
-} from "../websocket/frame-builder.js";
+} from "../../support/frame-builder.js";
 import { encodeV1, loadCapture, loadResults, pythonJson, type JsonObject } from "./jupyterlab3-capture.js";
 
 const client = loadCapture("client.dat");

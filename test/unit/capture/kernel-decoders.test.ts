@@ -3,7 +3,7 @@ import { LegacyDecoder } from "../../../src/jupyter/legacy-decoder.js";
 import { V1Decoder } from "../../../src/jupyter/v1-decoder.js";
 import { V1_SUBPROTOCOL, decoderFor, wireFormatOf } from "../../../src/jupyter/wire-format.js";
 import { encodeV1, pythonJson } from "./jupyterlab3-capture.js";
-import { seededRandom, randomInt } from "../websocket/frame-builder.js";
+import { seededRandom, randomInt } from "../../support/frame-builder.js";
 
 /** An execute_request as JupyterLab 4 builds it (kernel-ws-protocol A.5). */
 const request = {

@@ -20,7 +20,7 @@ import {
   randomInt,
   seededRandom,
   splitRandomly,
-} from "../websocket/frame-builder.js";
+} from "../../support/frame-builder.js";
 import { encodeV1, type JsonObject } from "./jupyterlab3-capture.js";
 
 type Random = () => number;

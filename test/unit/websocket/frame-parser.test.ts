@@ -11,7 +11,7 @@ import {
   randomBytesFrom,
   seededRandom,
   splitRandomly,
-} from "./frame-builder.js";
+} from "../../support/frame-builder.js";
 
 interface Received {
   opcode: DataOpcode;

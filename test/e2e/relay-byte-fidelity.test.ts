@@ -1,0 +1,182 @@
+import { createServer, type Server } from "node:http";
+import { connect, type Socket } from "node:net";
+import { once } from "node:events";
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import t from "tap";
+import { freePort } from "../support/ports.js";
+import { startProxy } from "../support/proxy-process.js";
+import {
+  encodeFrame,
+  OP_BINARY,
+  OP_CONTINUATION,
+  OP_PING,
+  OP_TEXT,
+  randomBytesFrom,
+  randomInt,
+  seededRandom,
+  splitRandomly,
+} from "../support/frame-builder.js";
+
+/**
+ * Property test through the binary: whatever travels over a kernel-channel WebSocket — valid frames, garbage,
+ * truncated headers, 64-bit lengths, oversized and corrupt messages — arrives byte for byte on the other side,
+ * in both directions, and the proxy keeps serving. The tap inspects these sockets; it must never show.
+ */
+
+/** A backend that accepts any upgrade, records what it receives and sends `toClient` once connected. */
+async function rawBackend(): Promise<{
+  server: Server;
+  port: number;
+  next: () => Promise<{ socket: Socket; received: () => Buffer }>;
+}> {
+  const waiting: Array<(value: { socket: Socket; received: () => Buffer }) => void> = [];
+  const server = createServer();
+  server.on("upgrade", (_req, socket: Socket) => {
+    const chunks: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("error", () => undefined);
+    socket.write(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n",
+    );
+    waiting.shift()?.({ socket, received: () => Buffer.concat(chunks) });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as { port: number }).port;
+  return {
+    server,
+    port,
+    next: () => new Promise((resolve) => waiting.push(resolve)),
+  };
+}
+
+/** Streams of the kinds a buggy or hostile peer could send; `masked` for the client direction. */
+function hostileStream(random: () => number, masked: boolean, kind: number): Buffer {
+  const maskKey = () => (masked ? randomBytesFrom(random, 4) : undefined);
+  const frames: Buffer[] = [];
+  switch (kind) {
+    case 0: // pure noise
+      frames.push(randomBytesFrom(random, 1 + randomInt(random, 200_000)));
+      break;
+    case 1: // valid kernel-ish messages, fragmented, with pings, then garbage
+      for (let i = 0; i < 20; i++) {
+        const payload = Buffer.from(
+          JSON.stringify({
+            channel: "shell",
+            header: { msg_type: "execute_reply", msg_id: String(i) },
+            content: { status: "ok" },
+          }),
+        );
+        frames.push(
+          encodeFrame({ opcode: OP_TEXT, payload: payload.subarray(0, 10), fin: false, maskKey: maskKey() }),
+        );
+        frames.push(encodeFrame({ opcode: OP_PING, payload: Buffer.from("p"), maskKey: maskKey() }));
+        frames.push(
+          encodeFrame({ opcode: OP_CONTINUATION, payload: payload.subarray(10), maskKey: maskKey() }),
+        );
+      }
+      frames.push(randomBytesFrom(random, 5000));
+      break;
+    case 2: // a 64-bit length far beyond what follows (truncated giant frame)
+      frames.push(Buffer.from([0x82, masked ? 0xff : 0x7f, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0xff]));
+      frames.push(randomBytesFrom(random, 70_000));
+      break;
+    case 3: // a 3 MB binary message, then corrupt v1 offsets
+      frames.push(
+        encodeFrame({ opcode: OP_BINARY, payload: randomBytesFrom(random, 3_000_000), maskKey: maskKey() }),
+      );
+      frames.push(
+        encodeFrame({
+          opcode: OP_BINARY,
+          payload: Buffer.from([6, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255]),
+          maskKey: maskKey(),
+        }),
+      );
+      break;
+    default: // reserved opcodes, RSV bits, continuation without start, then valid frames
+      frames.push(encodeFrame({ opcode: 3, payload: randomBytesFrom(random, 50), maskKey: maskKey() }));
+      frames.push(
+        encodeFrame({ opcode: OP_TEXT, rsvBits: 0x30, payload: Buffer.from("{}"), maskKey: maskKey() }),
+      );
+      frames.push(encodeFrame({ opcode: OP_CONTINUATION, payload: Buffer.from("x"), maskKey: maskKey() }));
+      frames.push(
+        encodeFrame({ opcode: OP_TEXT, payload: Buffer.from('{"channel":"shell"}'), maskKey: maskKey() }),
+      );
+  }
+  return Buffer.concat(frames);
+}
+
+async function writeInChunks(socket: Socket, stream: Buffer, random: () => number): Promise<void> {
+  for (const chunk of splitRandomly(stream, random, 64 * 1024)) {
+    if (!socket.write(chunk)) await once(socket, "drain");
+  }
+}
+
+async function receiveExactly(read: () => Buffer, length: number): Promise<Buffer> {
+  const deadline = Date.now() + 20000;
+  while (read().length < length && Date.now() < deadline) await sleep(20);
+  return read();
+}
+
+t.test("relayed bytes are never changed, whatever they are", async (t) => {
+  const backend = await rawBackend();
+  const port = await freePort();
+  const apiPort = await freePort();
+  const proxy = startProxy([
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--api-port",
+    String(apiPort),
+    "--default-target",
+    `http://127.0.0.1:${backend.port}`,
+  ]);
+  t.teardown(async () => {
+    await proxy.stop();
+    backend.server.closeAllConnections();
+    backend.server.close();
+  });
+  await proxy.waitFor(/Route added \//);
+
+  for (let round = 0; round < 10; round++) {
+    const random = seededRandom(1000 + round);
+    const kind = round % 5;
+    const toServer = hostileStream(random, true, kind);
+    const toClient = hostileStream(random, false, (kind + 2) % 5);
+
+    const accepted = backend.next();
+    const client = connect(port, "127.0.0.1");
+    await once(client, "connect");
+    const fromProxy: Buffer[] = [];
+    client.on("data", (chunk: Buffer) => fromProxy.push(chunk));
+    client.write(
+      `GET /user/fuzz/api/kernels/${randomUUID()}/channels?session_id=${randomUUID()} HTTP/1.1\r\n` +
+        `Host: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    const upstream = await accepted;
+    const headEnd = async () => {
+      const all = await receiveExactly(() => Buffer.concat(fromProxy), 1);
+      return all.indexOf("\r\n\r\n") + 4;
+    };
+    const bodyStart = await headEnd();
+    await Promise.all([
+      writeInChunks(client, toServer, random),
+      writeInChunks(upstream.socket, toClient, random),
+    ]);
+    const atServer = await receiveExactly(upstream.received, toServer.length);
+    const atClient = (
+      await receiveExactly(() => Buffer.concat(fromProxy), bodyStart + toClient.length)
+    ).subarray(bodyStart);
+    t.ok(atServer.equals(toServer), `round ${round}: ${toServer.length} client bytes arrived unchanged`);
+    t.ok(atClient.equals(toClient), `round ${round}: ${toClient.length} server bytes arrived unchanged`);
+    client.destroy();
+    upstream.socket.destroy();
+  }
+  const health = await fetch(`http://127.0.0.1:${port}/_chp_healthz`);
+  t.equal(health.status, 200, "the proxy still serves");
+  t.equal(proxy.child.exitCode, null, "the proxy process is alive");
+  t.notMatch(proxy.stdout() + proxy.stderr(), /Uncaught|Unhandled/, "no uncaught error was logged");
+});
