@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { CommanderError } from "commander";
 import { ProxyApp } from "../app.js";
 import { ConfigError } from "../config/config-error.js";
+import { prepareDataDir } from "../config/data-dir.js";
 import { resolveSettings, type Settings } from "../config/settings.js";
 import { createCaptureRole, type RecordStage } from "../capture/capture-role.js";
 import { RecordsFileSink } from "../capture/records-file-sink.js";
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const { options, env, warnings } = parseCommandLine(argv, process.env, VERSION, process.argv[1]);
     const settings = resolveSettings(options, env);
+    prepareDataDir(settings.dataDir);
     log = createLogger({ level: options.logLevel, format: options.logFormat });
     for (const warning of warnings) log.warn(warning);
     // Metrics cost a little on every request, so they exist only when something serves them.
