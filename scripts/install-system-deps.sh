@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the end-to-end tests and benchmarks need:
 # a real JupyterHub 3.0, Jupyter server and IPython kernel (for /usr/bin/python3),
-# Redis, wrk (load generator) and systemd (for `systemd-analyze verify` of the unit file).
+# wrk (load generator) and systemd (for `systemd-analyze verify` of the unit file).
 # Idempotent: packages already present are skipped by apt.
 set -euo pipefail
 
@@ -11,7 +11,6 @@ packages=(
   jupyter-notebook
   python3-notebook
   python3-ipykernel
-  redis-server
   wrk
   systemd
   openssl
