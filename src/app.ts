@@ -84,6 +84,7 @@ export class ProxyApp {
         ? {
             kind: "target",
             url: options.errorTarget.endsWith("/") ? options.errorTarget : `${options.errorTarget}/`,
+            pools,
           }
         : { kind: "path", dir: options.errorPath ?? BUILT_IN_ERROR_PATH },
       log,
@@ -217,11 +218,12 @@ export class ProxyApp {
       await app.closeServers();
       throw error;
     }
-    if (options.defaultTarget) log.info("Route added / -> %s", options.defaultTarget);
+    // Written before the line is logged and before the last readiness marker, so whoever waits for either finds it.
     if (options.pidFile) {
-      log.info("Writing pid %d to %s", process.pid, options.pidFile);
       writeFileSync(options.pidFile, String(process.pid));
+      log.info("Writing pid %d to %s", process.pid, options.pidFile);
     }
+    if (options.defaultTarget) log.info("Route added / -> %s", options.defaultTarget);
     metrics?.routes.set(Object.keys(await store.getAll()).length);
     return app;
   }

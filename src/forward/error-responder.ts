@@ -2,16 +2,21 @@ import { readFile } from "node:fs/promises";
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { request, type Dispatcher } from "undici";
 import type { Logger } from "../log/logger.js";
+import type { UpstreamPools } from "./upstream-pools.js";
+import { parseUpstreamTarget } from "./upstream-target.js";
 
 /** Built-in pages; they sit in src/ and are copied beside the compiled file by the build. */
 export const BUILT_IN_ERROR_PATH = fileURLToPath(
   new URL("../../../src/forward/error-pages", import.meta.url),
 );
 
+/**
+ * An error target is fetched through the upstream pools, so it gets what routes get: keep-alive, UNIX sockets
+ * (`http+unix://`), the `--client-ssl-*` identity and `--insecure`.
+ */
 export type ErrorPageSource =
-  { kind: "target"; url: string; dispatcher?: Dispatcher } | { kind: "path"; dir: string };
+  { kind: "target"; url: string; pools: UpstreamPools } | { kind: "path"; dir: string };
 
 /**
  * Answers a failed proxy request (chp-compat-spec §3.6): 404 no route, 503 upstream failure, 500 internal.
@@ -49,10 +54,12 @@ export class ErrorResponder {
     if (this.source.kind !== "target") return false;
     const url = new URL(`${code}`, this.source.url);
     url.searchParams.set("url", req.url ?? "/");
-    this.log.debug("Requesting custom error page: %s", url.href);
-    const answer = await request(url, {
+    this.log.debug("Requesting custom error page: %s", url.pathname);
+    const target = parseUpstreamTarget(this.source.url);
+    const answer = await this.source.pools.for(target).request({
       method: "GET",
-      dispatcher: this.source.dispatcher,
+      path: url.pathname + url.search,
+      headers: { host: target.originHost },
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
     });

@@ -93,13 +93,24 @@ export function upstreamPath(
   return fullQuery ? `${joined}?${fullQuery}` : joined;
 }
 
+/**
+ * Drops `count` segments of the routing (decoded) path from the raw path. Routing decoded `%2F` into a separator,
+ * so it ends a segment here too; a cut at one continues with a real `/`.
+ */
 function dropLeadingSegments(path: string, count: number): string {
   let index = 0;
   for (let seen = 0; seen < count; seen++) {
-    while (path.charCodeAt(index) === 47) index++;
-    const next = path.indexOf("/", index);
-    if (next === -1) return "";
-    index = next;
+    for (let width = separatorAt(path, index); width > 0; width = separatorAt(path, index)) index += width;
+    while (index < path.length && separatorAt(path, index) === 0) index++;
+    if (index === path.length) return "";
   }
-  return path.slice(index);
+  return path.charCodeAt(index) === 47 ? path.slice(index) : `/${path.slice(index + 3)}`;
+}
+
+/** Length of the separator at `index`: 1 for `/`, 3 for `%2F` (either case), 0 for none. */
+function separatorAt(path: string, index: number): number {
+  const c = path.charCodeAt(index);
+  if (c === 47) return 1;
+  if (c === 37 && path.charCodeAt(index + 1) === 50 && (path.charCodeAt(index + 2) | 32) === 102) return 3;
+  return 0;
 }

@@ -27,6 +27,12 @@ export interface TrieMatch<T> {
 
 export class UrlTrie<T> {
   private readonly root: TrieNode<T> = { prefix: "/", branches: new Map(), data: undefined };
+  private nodes = 0;
+
+  /** Nodes below the root: lets route churn be checked for leftovers (removed routes must not hold memory). */
+  get nodeCount(): number {
+    return this.nodes;
+  }
 
   add(path: string, data: T): void {
     let node = this.root;
@@ -36,6 +42,7 @@ export class UrlTrie<T> {
         const prefix = node.prefix === "/" ? `/${segment}` : `${node.prefix}/${segment}`;
         child = { prefix, branches: new Map(), data: undefined };
         node.branches.set(segment, child);
+        this.nodes++;
       }
       node = child;
     }
@@ -56,6 +63,7 @@ export class UrlTrie<T> {
       const node = trail[i];
       if (node.data !== undefined || node.branches.size > 0) break;
       trail[i - 1].branches.delete(segments[i - 1]);
+      this.nodes--;
     }
   }
 

@@ -1,0 +1,335 @@
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import t from "tap";
+import { createTestPki, startEchoBackend, type EchoReply } from "../support/echo-backend.js";
+import {
+  dataDirArgs,
+  freePorts,
+  httpRequestTo,
+  json,
+  sleep,
+  startBinary,
+  tempDir,
+  TOKEN,
+  type Teardown,
+} from "./harness.js";
+
+// The command line and process behaviour (chp-compat-spec §1; §5.3 items 13–18; §5.4 SIGTERM and pid file; §6.3
+// #6, #8, #10).
+
+// Every check starts its own processes; running them side by side keeps the file quick.
+t.jobs = 4;
+
+const backend = await startEchoBackend({ path: "/" });
+t.teardown(() => backend.close());
+const pki = createTestPki();
+t.teardown(() => pki.remove());
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
+
+function run(t: Teardown, args: string[], env: NodeJS.ProcessEnv = { CONFIGPROXY_AUTH_TOKEN: TOKEN }) {
+  const proc = startBinary([...dataDirArgs(t), ...args], env);
+  t.teardown(() => proc.stop());
+  return proc;
+}
+
+/** Runs the binary expecting it to exit on its own; resolves with its exit code and stderr. */
+async function runToExit(t: Teardown, args: string[]) {
+  const proc = run(t, args);
+  const code = await proc.exited();
+  return { code, stderr: proc.stderr(), stdout: proc.stdout() };
+}
+
+t.test("13: basic HTTP request; readiness lines on stdout, ip:port in order, no colours", async (t) => {
+  const [port, apiPort] = await freePorts(2);
+  const proc = run(
+    t,
+    [
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--api-ip=127.0.0.1",
+      `--api-port=${apiPort}`,
+      `--default-target=${backend.target}`,
+    ],
+    // The tap runner sets FORCE_COLOR for its children; a plain start has none.
+    { CONFIGPROXY_AUTH_TOKEN: TOKEN, FORCE_COLOR: "" },
+  );
+  await proc.waitFor(/Route added \//);
+  const stdout = proc.stdout();
+  t.match(stdout, `Proxying http://127.0.0.1:${port} to ${backend.target}`);
+  t.match(stdout, `Proxy API at http://127.0.0.1:${apiPort}/api/routes`);
+  t.match(stdout, `Route added / -> ${backend.target}`);
+  t.match(stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z \[ConfigProxy\] info: /m, "CHP's line shape");
+  t.notOk(stdout.includes("\x1b["), "no ANSI colours without a TTY");
+  const reply = json<EchoReply>(await httpRequestTo(`http://127.0.0.1:${port}/`));
+  t.equal(reply.path, "/");
+  const exit = await proc.stop();
+  t.equal(exit, 2, "SIGTERM exits 2");
+});
+
+t.test("readiness line without a default target; --api-port defaults to port+1", async (t) => {
+  let port = 0;
+  for (let attempt = 0; attempt < 20 && port === 0; attempt++) {
+    const [candidate] = await freePorts(1);
+    if (await portIsFree(candidate + 1)) port = candidate;
+  }
+  const proc = run(t, ["--ip", "127.0.0.1", "--port", String(port), "--api-ip", "127.0.0.1"]);
+  await proc.waitFor(/Proxy API at/);
+  t.match(proc.stdout(), `Proxying http://127.0.0.1:${port} to (no default)`);
+  t.match(proc.stdout(), `Proxy API at http://127.0.0.1:${port + 1}/api/routes`);
+  const answer = await httpRequestTo(`http://127.0.0.1:${port + 1}/api/routes`, {
+    headers: { authorization: `token ${TOKEN}` },
+  });
+  t.equal(answer.status, 200);
+});
+
+t.test("an empty --ip (JupyterHub 5's `--ip ''`) listens on all interfaces", async (t) => {
+  const [port, apiPort] = await freePorts(2);
+  const proc = run(t, [
+    "--ip",
+    "",
+    "--port",
+    String(port),
+    "--api-ip",
+    "127.0.0.1",
+    "--api-port",
+    String(apiPort),
+  ]);
+  await proc.waitFor(/Proxy API at/);
+  t.equal((await httpRequestTo(`http://127.0.0.1:${port}/_chp_healthz`)).status, 200);
+});
+
+t.test("14, 17: HTTPS with --ssl-key/--ssl-cert; custom headers reach the backend", async (t) => {
+  const [port, apiPort] = await freePorts(2);
+  const proc = run(t, [
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--api-ip",
+    "127.0.0.1",
+    "--api-port",
+    String(apiPort),
+    "--default-target",
+    backend.target,
+    "--ssl-key",
+    pki.files.serverKey,
+    "--ssl-cert",
+    pki.files.serverCert,
+    "--custom-header",
+    "k1: v1",
+    "--custom-header",
+    " k2 : host:123 ",
+  ]);
+  await proc.waitFor(/Route added \//);
+  t.match(proc.stdout(), `Proxying https://127.0.0.1:${port}`);
+  const answer = await httpRequestTo(`https://127.0.0.1:${port}/secure`, { ca: pki.caCert });
+  t.equal(answer.status, 200);
+  const reply = json<EchoReply>(answer);
+  t.equal(reply.url, "/secure");
+  t.equal(reply.headers.k1, "v1");
+  t.equal(reply.headers.k2, "host:123");
+  t.equal(reply.headers["x-forwarded-proto"], "https");
+  t.equal(reply.headers["x-forwarded-port"], String(port));
+});
+
+t.test("15, 16, §6.3 #8: --redirect-port and --redirect-to", async (t) => {
+  const [port, apiPort, redirectPort, port2, apiPort2, redirectPort2, port3, apiPort3, redirectPort3] =
+    await freePorts(9);
+  const common = ["--ip", "127.0.0.1", "--api-ip", "127.0.0.1", "--default-target", backend.target];
+  const tls = ["--ssl-key", pki.files.serverKey, "--ssl-cert", pki.files.serverCert];
+  const plain = run(t, [
+    ...common,
+    ...tls,
+    "--port",
+    `${port}`,
+    "--api-port",
+    `${apiPort}`,
+    "--redirect-port",
+    `${redirectPort}`,
+  ]);
+  const toOther = run(t, [
+    ...common,
+    ...tls,
+    `--port=${port2}`,
+    `--api-port=${apiPort2}`,
+    `--redirect-port=${redirectPort2}`,
+    "--redirect-to=8914",
+  ]);
+  const to443 = run(t, [
+    ...common,
+    ...tls,
+    `--port=${port3}`,
+    `--api-port=${apiPort3}`,
+    `--redirect-port=${redirectPort3}`,
+    "--redirect-to=443",
+  ]);
+  for (const proc of [plain, toOther, to443]) {
+    await proc.waitFor(/Route added \//);
+    await proc.waitFor(/Added HTTP to HTTPS redirection/);
+  }
+  const redirected = await httpRequestTo(`http://127.0.0.1:${redirectPort}/some/path?x=1`);
+  t.equal(redirected.status, 301);
+  t.equal(redirected.headers.location, `https://127.0.0.1:${port}/some/path?x=1`);
+  const followed = await httpRequestTo(redirected.headers.location ?? "", { ca: pki.caCert });
+  t.equal(json<EchoReply>(followed).url, "/some/path?x=1", "following the redirect reaches the backend");
+
+  const other = await httpRequestTo(`http://127.0.0.1:${redirectPort2}/x`);
+  t.equal(other.status, 301);
+  t.match(other.headers.location, "https://127.0.0.1:8914/x");
+  const standard = await httpRequestTo(`http://127.0.0.1:${redirectPort3}/x`, {
+    headers: { host: "hub.example.org:80" },
+  });
+  t.equal(standard.headers.location, "https://hub.example.org/x", "port 443 is left out");
+});
+
+t.test("18: an invalid --custom-header exits 1 with 'colon was expected'", async (t) => {
+  const { code, stderr } = await runToExit(t, ["--custom-header", "invalid"]);
+  t.equal(code, 1);
+  t.match(stderr, /colon was expected/);
+});
+
+t.test("configuration errors exit 1 with one clear stderr line", async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [["--bogus"], /error: unknown option '--bogus'/],
+    [["extraarg"], /error: too many arguments/],
+    [
+      ["--socket", "/tmp/x.sock", "--port", "8123"],
+      /error: option '--socket <path>' cannot be used with option '--port/,
+    ],
+    [["--api-socket", "/tmp/x.sock", "--api-port", "8123"], /cannot be used with/],
+    [["--port", "abc"], /--port/],
+    [["--timeout", "-5"], /--timeout/],
+    [["--log-level", "loud"], /log-level/],
+    [
+      ["--error-target", "http://127.0.0.1:1", "--error-path", "/tmp"],
+      /Cannot specify both error-target and error-path\. Pick one\./,
+    ],
+    [["--redirect-port", "8123"], /HTTPS redirection specified but certificates not provided\./],
+    [["--ssl-key", "/nonexistent/key.pem", "--ssl-cert", "/nonexistent/cert.pem"], /\/nonexistent\//],
+  ];
+  const results = await Promise.all(cases.map(([args]) => runToExit(t, args)));
+  results.forEach(({ code, stderr }, i) => {
+    const [args, pattern] = cases[i];
+    t.equal(code, 1, `${args.join(" ")} exits 1`);
+    t.match(stderr, pattern, `${args.join(" ")}: ${stderr.trim()}`);
+  });
+});
+
+t.test("-V prints the version, -h the usage; both exit 0", async (t) => {
+  const version = await runToExit(t, ["-V"]);
+  t.equal(version.code, 0);
+  t.equal(version.stdout.trim(), VERSION);
+  const help = await runToExit(t, ["--help"]);
+  t.equal(help.code, 0);
+  for (const option of ["--default-target", "--api-port", "--no-include-prefix", "--storage-backend"]) {
+    t.match(help.stdout, option);
+  }
+});
+
+t.test("§5.4: --pid-file is written (no newline) and removed on SIGTERM/SIGINT; exit 2", async (t) => {
+  const dir = tempDir(t);
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    const pidFile = join(dir, `${signal}.pid`);
+    const [port, apiPort] = await freePorts(2);
+    const proc = run(t, [
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      `${port}`,
+      "--api-ip",
+      "127.0.0.1",
+      "--api-port",
+      `${apiPort}`,
+      "--pid-file",
+      pidFile,
+    ]);
+    await proc.waitFor(/Writing pid/);
+    // The line announces the write; give the write itself a moment.
+    const written = () => existsSync(pidFile) && readFileSync(pidFile, "utf8") !== "";
+    for (let i = 0; i < 100 && !written(); i++) await sleep(20);
+    t.equal(readFileSync(pidFile, "utf8"), String(proc.child.pid), `${signal}: the pid, no newline`);
+    proc.child.kill(signal);
+    t.equal(await proc.exited(), 2, `${signal} exits 2`);
+    t.notOk(existsSync(pidFile), `${signal}: pid file removed`);
+  }
+});
+
+t.test("§6.3 #6: a port that cannot be bound makes the process exit non-zero", async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+  const taken = (blocker.address() as { port: number }).port;
+  const [apiPort, port] = await freePorts(2);
+  const publicTaken = await runToExit(t, [
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    `${taken}`,
+    "--api-ip",
+    "127.0.0.1",
+    "--api-port",
+    `${apiPort}`,
+  ]);
+  t.not(publicTaken.code, 0);
+  t.match(publicTaken.stderr + publicTaken.stdout, /EADDRINUSE/);
+  const apiTaken = await runToExit(t, [
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    `${port}`,
+    "--api-ip",
+    "127.0.0.1",
+    "--api-port",
+    `${taken}`,
+  ]);
+  t.not(apiTaken.code, 0, "the API port too");
+});
+
+t.test("§6.3 #10: tokens never reach the log, even at debug level", async (t) => {
+  const [port, apiPort] = await freePorts(2);
+  const proc = run(t, [
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    `${port}`,
+    "--api-ip",
+    "127.0.0.1",
+    "--api-port",
+    `${apiPort}`,
+    "--log-level=debug",
+  ]);
+  await proc.waitFor(/Proxy API at/);
+  const wrong = "wrong-token-that-must-not-be-logged";
+  const rejected = await httpRequestTo(`http://127.0.0.1:${apiPort}/api/routes`, {
+    headers: { authorization: `token ${wrong}` },
+  });
+  t.equal(rejected.status, 403);
+  const accepted = await httpRequestTo(`http://127.0.0.1:${apiPort}/api/routes/x`, {
+    method: "POST",
+    headers: { authorization: `token ${TOKEN}` },
+    body: JSON.stringify({ target: backend.target }),
+  });
+  t.equal(accepted.status, 201);
+  await httpRequestTo(`http://127.0.0.1:${port}/x/y`, {
+    headers: { authorization: `token ${TOKEN}`, cookie: "s=secret-cookie" },
+  });
+  await proc.stop();
+  const logs = proc.stdout() + proc.stderr();
+  t.match(logs, /403 GET \/api\/routes/, "the rejection is logged");
+  t.notMatch(logs, wrong);
+  t.notMatch(logs, TOKEN);
+  t.notMatch(logs, "secret-cookie");
+});
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}

@@ -1,0 +1,117 @@
+import t from "tap";
+import { MemoryRouteStore } from "../../../src/routing/memory-route-store.js";
+import { cleanRoutePath, type RouteData } from "../../../src/routing/route-store.js";
+
+// CHP's store_spec.js (chp-compat-spec §5.3 items 47–58) on MemoryRouteStore, plus the path normalisation
+// (CHP's trimPrefix, §2.5) the API relies on.
+
+const route = (target: string, extra: Record<string, unknown> = {}): RouteData => ({ target, ...extra });
+
+t.test("cleanRoutePath: leading / added, one trailing / removed, / kept", async (t) => {
+  t.equal(cleanRoutePath(""), "/");
+  t.equal(cleanRoutePath("/"), "/");
+  t.equal(cleanRoutePath("foo"), "/foo");
+  t.equal(cleanRoutePath("/foo/"), "/foo");
+  t.equal(cleanRoutePath("/foo/bar"), "/foo/bar");
+  t.equal(cleanRoutePath("/foo//"), "/foo/", "only one trailing slash");
+});
+
+t.test("47: get returns the data for the path", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/myRoute", route("http://localhost:8213"));
+  t.same(store.get("/myRoute"), { target: "http://localhost:8213" });
+  t.same(store.get("/myRoute/"), { target: "http://localhost:8213" }, "trailing slash is the same route");
+  t.same(store.get("myRoute"), { target: "http://localhost:8213" }, "so is a missing leading slash");
+});
+
+t.test("48: get returns undefined when not found", async (t) => {
+  const store = new MemoryRouteStore();
+  t.equal(store.get("/wut"), undefined);
+  store.add("/myRoute", route("http://localhost:8213"));
+  t.equal(store.get("/myRoute/sub"), undefined, "get is exact, not a prefix match");
+});
+
+t.test("49: getTarget returns the matching prefix and its data", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/myRoute", route("http://localhost:8213"));
+  const match = store.getTarget("/myRoute/some/path");
+  t.equal(match?.prefix, "/myRoute");
+  t.equal(match?.data.target, "http://localhost:8213");
+  t.equal(store.getTarget("/other"), undefined);
+});
+
+t.test("50: getAll returns all routes keyed by path, in insertion order", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/myRoute", route("http://localhost:8213"));
+  store.add("/myOtherRoute/", route("http://localhost:8214"));
+  const all = store.getAll();
+  t.same(Object.keys(all), ["/myRoute", "/myOtherRoute"]);
+  t.same(all["/myRoute"], { target: "http://localhost:8213" });
+  t.same(all["/myOtherRoute"], { target: "http://localhost:8214" });
+});
+
+t.test("51: getAll returns a blank object when no routes are defined", async (t) => {
+  t.same(new MemoryRouteStore().getAll(), {});
+});
+
+t.test("52: add stores the data at the path", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/myRoute", route("http://localhost:8213", { user: "a" }));
+  t.same(store.get("/myRoute"), { target: "http://localhost:8213", user: "a" });
+  t.equal(store.size, 1);
+});
+
+t.test("53: add overwrites existing values and keeps the key's position", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/first", route("http://localhost:1"));
+  store.add("/myRoute", route("http://localhost:8213", { old: true }));
+  store.add("/myRoute", route("http://localhost:8214"));
+  t.same(store.get("/myRoute"), { target: "http://localhost:8214" }, "replaced, not merged");
+  t.same(Object.keys(store.getAll()), ["/first", "/myRoute"]);
+  t.equal(store.getTarget("/myRoute/x")?.data.target, "http://localhost:8214", "lookups see the new data");
+});
+
+t.test("54: update merges the supplied data into the existing data", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/myRoute", route("http://localhost:8213", { version: 1, test: "value" }));
+  store.update("/myRoute", { version: 2 });
+  t.same(store.get("/myRoute"), { target: "http://localhost:8213", version: 2, test: "value" });
+  t.equal(store.getTarget("/myRoute/x")?.data.version, 2, "the trie shares the same data object");
+  store.update("/missing", { version: 3 });
+  t.equal(store.get("/missing"), undefined, "update does not create routes");
+});
+
+t.test("55: remove removes the route from the table and from lookups", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/", route("http://root"));
+  store.add("/myRoute", route("http://localhost:8213"));
+  store.remove("/myRoute/");
+  t.equal(store.get("/myRoute"), undefined);
+  t.equal(store.getTarget("/myRoute/x")?.prefix, "/", "falls back to /");
+  t.same(Object.keys(store.getAll()), ["/"]);
+});
+
+t.test("56: remove doesn't explode when the route is not defined", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/myRoute", route("http://localhost:8213"));
+  t.doesNotThrow(() => store.remove("/myRoute/foo/bar"));
+  t.doesNotThrow(() => store.remove("/nothing"));
+  t.same(store.get("/myRoute"), { target: "http://localhost:8213" });
+});
+
+t.test("57-58: a route exists exactly when get finds it", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/myRoute", route("http://localhost:8213"));
+  t.ok(store.get("/myRoute"));
+  t.notOk(store.get("/wut"));
+});
+
+t.test("§6.3 #3: prototype-like keys are ordinary routes", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/__proto__", route("http://proto"));
+  store.add("/constructor", route("http://ctor"));
+  t.equal(store.get("/__proto__")?.target, "http://proto");
+  t.equal(store.getTarget("/constructor/x")?.data.target, "http://ctor");
+  t.same(Object.keys(store.getAll()), ["/__proto__", "/constructor"]);
+  t.equal(store.get("/toString"), undefined);
+});

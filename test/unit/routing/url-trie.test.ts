@@ -1,0 +1,115 @@
+import t from "tap";
+import { pathSegments, UrlTrie } from "../../../src/routing/url-trie.js";
+
+// CHP's trie_spec.js (chp-compat-spec §5.3 items 59–65) on UrlTrie, plus the Map-based branches (§6.3 #3).
+
+const prefixOf = (trie: UrlTrie<unknown>, path: string) => trie.match(path)?.prefix;
+
+t.test("pathSegments strips leading/trailing slashes and splits", async (t) => {
+  t.same(pathSegments("/"), []);
+  t.same(pathSegments(""), []);
+  t.same(pathSegments("///"), []);
+  t.same(pathSegments("/a/b/"), ["a", "b"]);
+  t.same(pathSegments("a//b"), ["a", "", "b"], "an inner // is an empty segment");
+});
+
+t.test("59: a new trie is empty", async (t) => {
+  const trie = new UrlTrie<string>();
+  t.equal(trie.nodeCount, 0);
+  t.equal(trie.match("/"), undefined, "no data at the root");
+  t.equal(trie.match("/anything"), undefined);
+});
+
+t.test("60: data at / matches every path, with prefix /", async (t) => {
+  const trie = new UrlTrie<string>();
+  trie.add("/", "root");
+  for (const path of ["/1/etc/etc/", "/", ""]) t.same(trie.match(path), { prefix: "/", data: "root" }, path);
+  t.equal(trie.nodeCount, 0, "the root is not a node below itself");
+});
+
+t.test("61: add creates one node per segment; intermediate nodes hold no data", async (t) => {
+  const trie = new UrlTrie<string>();
+  trie.add("foo", "foo");
+  t.equal(trie.nodeCount, 1);
+  trie.add("bar/leaf", "leaf");
+  t.equal(trie.nodeCount, 3);
+  trie.add("/a/b/c/d", "d");
+  t.equal(trie.nodeCount, 7);
+  t.equal(prefixOf(trie, "/foo"), "/foo");
+  t.equal(prefixOf(trie, "/bar/leaf/x"), "/bar/leaf");
+  t.equal(prefixOf(trie, "/a/b/c/d"), "/a/b/c/d");
+  for (const path of ["/bar", "/a", "/a/b", "/a/b/c"])
+    t.equal(trie.match(path), undefined, `${path} has no data`);
+  trie.add("/a/b/c/d", "again");
+  t.equal(trie.nodeCount, 7, "re-adding a path creates no nodes");
+  t.equal(trie.match("/a/b/c/d")?.data, "again", "and replaces the data");
+});
+
+t.test("62: match returns the deepest node with data along the path", async (t) => {
+  const trie = new UrlTrie<string>();
+  for (const path of ["/1", "/a/b/c/d", "/b", "/b/c", "/b/c/d"]) trie.add(path, path);
+  t.equal(trie.match("/not/found"), undefined);
+  t.same(trie.match("/1"), { prefix: "/1", data: "/1" });
+  t.equal(prefixOf(trie, "/1/etc/etc/"), "/1");
+  t.equal(trie.match("/a"), undefined);
+  t.equal(trie.match("/a/b/c"), undefined);
+  t.equal(prefixOf(trie, "/a/b/c/d/e/f"), "/a/b/c/d");
+  t.equal(prefixOf(trie, "/b/c/d/word"), "/b/c/d");
+  t.equal(prefixOf(trie, "/b/c/dword"), "/b/c", "segment-wise, not string prefix");
+  t.equal(prefixOf(trie, "/B/c"), undefined, "case-sensitive");
+});
+
+t.test("63: remove keeps descendants and prunes emptied branches", async (t) => {
+  const trie = new UrlTrie<string>();
+  for (const path of ["/", "/a/b", "/a/b/c/d", "/b", "/b/c"]) trie.add(path, path);
+  const nodes = trie.nodeCount;
+  trie.remove("/b");
+  t.equal(trie.nodeCount, nodes, "/b stays as a node: /b/c hangs below it");
+  t.equal(prefixOf(trie, "/b/c/x"), "/b/c");
+  t.equal(prefixOf(trie, "/b/x"), "/", "/b itself no longer matches");
+  trie.remove("/a/b/c/d");
+  t.equal(trie.nodeCount, nodes - 2, "c and d pruned");
+  t.equal(prefixOf(trie, "/a/b/c/d"), "/a/b", "/a/b is kept");
+  trie.remove("/b/c");
+  t.equal(trie.nodeCount, nodes - 4, "/b/c and the emptied /b pruned");
+  trie.remove("/");
+  t.equal(trie.match("/x"), undefined, "removing / clears the root's data");
+  t.equal(prefixOf(trie, "/a/b"), "/a/b");
+  trie.remove("/not/there");
+  trie.remove("/a/b/c/d/e");
+  t.equal(prefixOf(trie, "/a/b"), "/a/b", "removing a missing path changes nothing");
+});
+
+t.test("64: sub-paths fall back to the nearest ancestor with data", async (t) => {
+  const trie = new UrlTrie<string>();
+  trie.add("/", "root");
+  trie.add("/prefix/sub/tree", "tree");
+  t.equal(prefixOf(trie, "/prefix"), "/");
+  t.equal(prefixOf(trie, "/prefix/sub"), "/");
+  t.equal(prefixOf(trie, "/prefix/sub/tree/x"), "/prefix/sub/tree");
+  trie.add("/prefix", "prefix");
+  t.equal(prefixOf(trie, "/prefix"), "/prefix");
+  t.equal(prefixOf(trie, "/prefix/sub"), "/prefix");
+});
+
+t.test("65: removing the first leaf does not remove the root", async (t) => {
+  const trie = new UrlTrie<string>();
+  trie.add("/", "root");
+  trie.add("/prefix/", "prefix");
+  trie.remove("/prefix/");
+  t.equal(prefixOf(trie, "/prefix/x"), "/");
+  t.equal(trie.nodeCount, 0);
+});
+
+t.test("§6.3 #3: segments named like Object.prototype members are plain names", async (t) => {
+  const trie = new UrlTrie<string>();
+  const names = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"];
+  t.equal(trie.match("/constructor"), undefined);
+  t.equal(trie.match("/__proto__/x"), undefined);
+  trie.add("/", "root");
+  for (const name of names) t.equal(prefixOf(trie, `/${name}/x`), "/", `${name} without a route`);
+  for (const name of names) trie.add(`/user/${name}`, name);
+  for (const name of names) t.same(trie.match(`/user/${name}/lab`), { prefix: `/user/${name}`, data: name });
+  for (const name of names) trie.remove(`/user/${name}`);
+  t.equal(trie.nodeCount, 0, "all pruned");
+});
