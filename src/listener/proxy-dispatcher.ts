@@ -50,7 +50,7 @@ export class ProxyDispatcher {
           return;
         }
         req.url = resolution.outgoing;
-        this.log.debug("PROXY WEB %s to %s", req.url, resolution.match.data.target);
+        this.log.debug("PROXY WEB %s to %s", resolution.outgoing.split("?")[0], resolution.match.data.target);
         this.forwarder.forward(req, res, resolution.match, resolution.target, resolution.segments);
       },
       (error: unknown) => {
@@ -75,7 +75,7 @@ export class ProxyDispatcher {
           return;
         }
         req.url = resolution.outgoing;
-        this.log.debug("PROXY WS %s to %s", req.url, resolution.match.data.target);
+        this.log.debug("PROXY WS %s to %s", resolution.outgoing.split("?")[0], resolution.match.data.target);
         this.relay.relay(req, socket, head, resolution.match, resolution.target, resolution.segments);
       },
       (error: unknown) => {
