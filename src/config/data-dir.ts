@@ -20,7 +20,9 @@ export function prepareDataDir(dir: string): void {
     if (!statSync(dir).isDirectory()) throw new Error("not a directory");
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (error) {
-    throw new ConfigError(`--data-dir ${dir}: cannot use it as the state folder (${(error as Error).message})`);
+    throw new ConfigError(
+      `--data-dir ${dir}: cannot use it as the state folder (${(error as Error).message})`,
+    );
   }
 }
 
