@@ -1,6 +1,5 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import { join } from "node:path";
 import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { TokenCheck } from "./api/token-check.js";
@@ -16,8 +15,8 @@ import { createMetricsServer } from "./listener/metrics-server.js";
 import { ProxyDispatcher } from "./listener/proxy-dispatcher.js";
 import { startRedirectServer } from "./listener/redirect-server.js";
 import { CertificateReloader } from "./tls/certificate-reloader.js";
-import { ensureSelfSignedCertificate } from "./tls/self-signed.js";
-import { buildTlsOptions, type TlsFiles } from "./tls/tls-options.js";
+import { apiListenerTlsFiles, publicListenerTlsFiles } from "./tls/tls-files.js";
+import { buildTlsOptions } from "./tls/tls-options.js";
 import type { Logger } from "./log/logger.js";
 import type { ProxyMetrics } from "./metrics/metrics.js";
 import { ActivityRecorder } from "./routing/activity-recorder.js";
@@ -149,7 +148,7 @@ export class ProxyApp {
       await store.add("/", { target: options.defaultTarget, last_activity: new Date() });
     }
 
-    const publicTlsFiles = await ProxyApp.publicTlsFiles(settings, log);
+    const publicTlsFiles = await publicListenerTlsFiles(settings, log);
     const publicTls = publicTlsFiles && buildTlsOptions(publicTlsFiles);
     const publicServer = publicTls
       ? createHttpsServer({ ...publicTls, keepAlive: true }, dispatcher.handleRequest)
@@ -167,7 +166,7 @@ export class ProxyApp {
         socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
       else socket.destroy();
     });
-    const apiTlsFiles = ProxyApp.apiTlsFiles(options);
+    const apiTlsFiles = apiListenerTlsFiles(options);
     const apiTls = apiTlsFiles && buildTlsOptions(apiTlsFiles);
     const apiServer = apiTls ? createHttpsServer(apiTls, api.handle) : createHttpServer(api.handle);
 
@@ -226,55 +225,6 @@ export class ProxyApp {
     if (options.defaultTarget) log.info("Route added / -> %s", options.defaultTarget);
     metrics?.routes.set(Object.keys(await store.getAll()).length);
     return app;
-  }
-
-  /** Certificate files of the public listener: given ones, or generated with `--ssl-self-signed`. */
-  private static async publicTlsFiles(settings: Settings, log: Logger): Promise<TlsFiles | undefined> {
-    const { options } = settings;
-    let key = options.sslKey;
-    let cert = options.sslCert;
-    if (!key && !cert) {
-      if (!options.sslSelfSigned) return undefined;
-      const generated = await ensureSelfSignedCertificate({
-        dir: join(settings.dataDir, "tls"),
-        logger: log,
-      });
-      log.info(
-        "Serving HTTPS with the self-signed certificate %s (trust %s in clients)",
-        generated.certPath,
-        generated.caCertPath,
-      );
-      key = generated.keyPath;
-      cert = generated.certPath;
-    }
-    return {
-      key,
-      cert,
-      chain: options.sslChain,
-      ca: options.sslCa,
-      dhparam: options.sslDhparam,
-      passphrase: process.env.CONFIGPROXY_SSL_KEY_PASSPHRASE,
-      ciphers: options.sslCiphers,
-      protocol: options.sslProtocol,
-      requestCert: options.sslRequestCert,
-      rejectUnauthorized: options.sslRejectUnauthorized,
-      optionPrefix: "--ssl",
-    };
-  }
-
-  private static apiTlsFiles(options: Settings["options"]): TlsFiles | undefined {
-    if (!options.apiSslKey && !options.apiSslCert) return undefined;
-    return {
-      key: options.apiSslKey,
-      cert: options.apiSslCert,
-      ca: options.apiSslCa,
-      passphrase: process.env.CONFIGPROXY_API_SSL_KEY_PASSPHRASE,
-      ciphers: options.sslCiphers,
-      protocol: options.sslProtocol,
-      requestCert: options.apiSslRequestCert,
-      rejectUnauthorized: options.apiSslRejectUnauthorized,
-      optionPrefix: "--api-ssl",
-    };
   }
 
   /** SIGHUP (systemd ExecReload) re-reads the certificates; open connections keep theirs. */
