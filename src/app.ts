@@ -41,6 +41,7 @@ export class ProxyApp {
   private readonly unixSockets: string[] = [];
   private readonly connections = new Set<Socket>();
   private readonly reloaders: CertificateReloader[] = [];
+  private poolSweep: NodeJS.Timeout | undefined;
   private stopping = false;
 
   private constructor(
@@ -135,7 +136,7 @@ export class ProxyApp {
       { hostRouting: Boolean(options.hostRouting) },
       log,
       metrics,
-      () => void app.routesChanged(),
+      () => app.routesChanged(),
     );
 
     if (options.autoRewrite) log.info("AutoRewrite of Location headers enabled.");
@@ -243,8 +244,20 @@ export class ProxyApp {
     return boundPort(server, spec);
   }
 
-  /** Keeps pools only for upstreams that routes still name, and the route gauge current. */
-  private async routesChanged(): Promise<void> {
+  /**
+   * After route changes, pools only for upstreams that routes still name, and the route gauge. The scan is
+   * O(routes), so it runs at most once per interval, not per API call (JupyterHub adds routes in bursts).
+   */
+  private routesChanged(): void {
+    if (this.poolSweep) return;
+    this.poolSweep = setTimeout(() => {
+      this.poolSweep = undefined;
+      void this.sweepPools();
+    }, POOL_SWEEP_INTERVAL_MS);
+    this.poolSweep.unref();
+  }
+
+  private async sweepPools(): Promise<void> {
     const routes = Object.values(await this.store.getAll());
     const live = new Set<string>();
     for (const route of routes) {
@@ -266,6 +279,7 @@ export class ProxyApp {
     if (this.stopping) return;
     this.stopping = true;
     const deadline = Date.now() + this.settings.options.shutdownTimeout;
+    clearTimeout(this.poolSweep);
     const closed = this.closeServers();
     for (const server of this.servers)
       (server as Server & { closeIdleConnections?: () => void }).closeIdleConnections?.();
@@ -297,6 +311,8 @@ export class ProxyApp {
     }
   }
 }
+
+const POOL_SWEEP_INTERVAL_MS = 5000;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Logger } from "../log/logger.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
-import type { KernelMessageDecoder } from "../jupyter/kernel-message.js";
+import { EXECUTE_REPLY, EXECUTE_REQUEST, type KernelMessageDecoder } from "../jupyter/kernel-message.js";
 import { decoderFor, wireFormatOf } from "../jupyter/wire-format.js";
 import { FrameParser, type DataOpcode } from "../websocket/frame-parser.js";
 import type { SocketTap, SocketTapFactory, UpgradeContext } from "../websocket/socket-tap.js";
@@ -137,12 +137,12 @@ class KernelSocketObserver implements SocketTap {
   }
 
   private onClientMessage(opcode: DataOpcode, payload: Buffer): void {
-    const message = this.decoder.decode(opcode, payload);
+    const message = this.decoder.decode(opcode, payload, EXECUTE_REQUEST);
     if (message) this.tracker.clientMessage(message);
   }
 
   private onServerMessage(opcode: DataOpcode, payload: Buffer): void {
-    const message = this.decoder.decode(opcode, payload);
+    const message = this.decoder.decode(opcode, payload, EXECUTE_REPLY);
     if (message) this.tracker.serverMessage(message);
   }
 

@@ -247,7 +247,7 @@ export function buildCommand(version: string): Command {
     .addOption(
       new Option("--delivery-concurrency <n>", "Moodle calls in flight at once")
         .argParser(integer(1, 1024))
-        .default(8),
+        .default(64),
     )
     .addOption(
       new Option("--spool-max-bytes <n>", "Disk the spool may use")

@@ -197,6 +197,9 @@ export class HttpForwarder {
             existing === undefined ? [extraCookie] : [...[existing].flat(), extraCookie];
         }
         res.writeHead(statusCode, statusMessage || undefined, outgoing);
+        // Head, body and end of a small answer usually arrive in one read: corked, they leave in one write.
+        res.cork();
+        process.nextTick(() => res.uncork());
       },
       onResponseData(ctrl, chunk) {
         if (!res.write(chunk)) {

@@ -24,7 +24,8 @@ export interface KernelMessage {
 
 /** Turns one reassembled WebSocket data message into a kernel message, or undefined if it is not one we use. */
 export interface KernelMessageDecoder {
-  decode(opcode: 1 | 2, payload: Buffer): KernelMessage | undefined;
+  /** `wanted` narrows the result to one message type (the one the direction carries). */
+  decode(opcode: 1 | 2, payload: Buffer, wanted?: ExecuteType): KernelMessage | undefined;
 }
 
 export function isJsonObject(value: unknown): value is JsonObject {
@@ -37,7 +38,11 @@ export function stringField(object: JsonObject, key: string): string | undefined
   return typeof value === "string" ? value : undefined;
 }
 
-export function isExecuteMessageType(msgType: unknown): boolean {
+export type ExecuteType = typeof EXECUTE_REQUEST | typeof EXECUTE_REPLY;
+
+/** With `wanted`, only that type counts: each direction of a socket carries just one of the two. */
+export function isExecuteMessageType(msgType: unknown, wanted?: ExecuteType): boolean {
+  if (wanted !== undefined) return msgType === wanted;
   return msgType === EXECUTE_REQUEST || msgType === EXECUTE_REPLY;
 }
 
@@ -45,8 +50,19 @@ const EXECUTE_PREFIX = Buffer.from("execute_re");
 const REQUEST_TAIL = Buffer.from("quest");
 const REPLY_TAIL = Buffer.from("ply");
 
-/** True if the bytes contain `execute_request` or `execute_reply` (one scan for the common prefix). */
-export function mentionsExecute(bytes: Buffer): boolean {
+/** The value as it ends in JSON text: iopub outputs name their parent `execute_request` too, never with this. */
+const QUOTED_TYPE: Record<ExecuteType, Buffer> = {
+  [EXECUTE_REQUEST]: Buffer.from(`${EXECUTE_REQUEST}"`),
+  [EXECUTE_REPLY]: Buffer.from(`${EXECUTE_REPLY}"`),
+};
+
+/**
+ * True if the bytes contain `execute_request` or `execute_reply` (one scan for the common prefix), or only
+ * `wanted` when given — server→client traffic is searched for replies alone, so the parent headers of the
+ * iopub outputs (which name the request) don't cost a JSON parse each.
+ */
+export function mentionsExecute(bytes: Buffer, wanted?: ExecuteType): boolean {
+  if (wanted !== undefined) return bytes.indexOf(QUOTED_TYPE[wanted]) >= 0;
   let at = bytes.indexOf(EXECUTE_PREFIX);
   while (at >= 0) {
     const tail = at + EXECUTE_PREFIX.length;

@@ -4,6 +4,7 @@ import {
   kernelMessage,
   mentionsExecute,
   parseJson,
+  type ExecuteType,
   type KernelMessage,
   type KernelMessageDecoder,
 } from "./kernel-message.js";
@@ -14,13 +15,13 @@ import {
  * as `uint32 BE nbufs, uint32 BE offsets[nbufs], JSON, buffers…` (offset[0] = start of the JSON).
  */
 export class LegacyDecoder implements KernelMessageDecoder {
-  decode(opcode: 1 | 2, payload: Buffer): KernelMessage | undefined {
+  decode(opcode: 1 | 2, payload: Buffer, wanted?: ExecuteType): KernelMessage | undefined {
     const json = opcode === 1 ? payload : binaryJsonPart(payload);
     // Nearly all traffic is iopub output; a byte search is far cheaper than parsing it.
-    if (json === undefined || !mentionsExecute(json)) return undefined;
+    if (json === undefined || !mentionsExecute(json, wanted)) return undefined;
     const message = parseJson(json.toString("utf8"));
     if (!isJsonObject(message) || !isJsonObject(message.header)) return undefined;
-    if (!isExecuteMessageType(message.header.msg_type)) return undefined;
+    if (!isExecuteMessageType(message.header.msg_type, wanted)) return undefined;
     // jupyter_server treats a message without a channel as a shell message.
     const channel = typeof message.channel === "string" ? message.channel : "shell";
     return kernelMessage(channel, message.header, message.parent_header, message.metadata, message.content);

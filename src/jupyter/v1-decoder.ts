@@ -4,6 +4,7 @@ import {
   kernelMessage,
   mentionsExecute,
   parseJson,
+  type ExecuteType,
   type KernelMessage,
   type KernelMessageDecoder,
 } from "./kernel-message.js";
@@ -18,15 +19,15 @@ const REQUIRED_OFFSETS = 6;
  * execute_request/execute_reply.
  */
 export class V1Decoder implements KernelMessageDecoder {
-  decode(opcode: 1 | 2, payload: Buffer): KernelMessage | undefined {
+  decode(opcode: 1 | 2, payload: Buffer, wanted?: ExecuteType): KernelMessage | undefined {
     if (opcode !== 2) return undefined;
     const offsets = readOffsets(payload);
     if (offsets === undefined) return undefined;
     const [channelStart, headerStart, parentStart, metadataStart, contentStart, contentEnd] = offsets;
     const headerBytes = payload.subarray(headerStart, parentStart);
-    if (!mentionsExecute(headerBytes)) return undefined;
+    if (!mentionsExecute(headerBytes, wanted)) return undefined;
     const header = parseJson(headerBytes.toString("utf8"));
-    if (!isJsonObject(header) || !isExecuteMessageType(header.msg_type)) return undefined;
+    if (!isJsonObject(header) || !isExecuteMessageType(header.msg_type, wanted)) return undefined;
     return kernelMessage(
       payload.toString("utf8", channelStart, headerStart),
       header,

@@ -86,6 +86,21 @@ t.test("legacy text frames", async (t) => {
     "iopub stream output is not decoded",
   );
   t.equal(
+    decoder.decode(1, Buffer.from(pythonJson(reply, true)), "execute_reply")!.content.status,
+    "ok",
+    "a reply is found when replies are wanted",
+  );
+  t.equal(
+    decoder.decode(1, Buffer.from(pythonJson(reply, true)), "execute_request"),
+    undefined,
+    "a reply is not a request",
+  );
+  t.equal(
+    decoder.decode(1, Buffer.from(raw), "execute_reply"),
+    undefined,
+    "a request is not a reply",
+  );
+  t.equal(
     decoder.decode(1, Buffer.from('{"header": {"msg_type": "execute_reply"')),
     undefined,
     "truncated JSON",

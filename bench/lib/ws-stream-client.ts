@@ -1,0 +1,95 @@
+import { randomUUID } from "node:crypto";
+import WebSocket, { type RawData } from "ws";
+import { agentOptions, exitWithParent, numberOption, printResult } from "./agent-io.js";
+import {
+  V1_PROTOCOL,
+  encodeFromClient,
+  executeRequest,
+  isBinaryFormat,
+  type WireFormat,
+} from "./kernel-messages.js";
+
+/**
+ * Kernel-channel load (agent process): opens `connections` kernel WebSockets at
+ * `/user/bench/api/kernels/<uuid>/channels?session_id=<uuid>` (the path the proxy taps), sends
+ * `requests` execute_requests on each, and counts every message the fake kernel streams back until
+ * all `requests × msgs-per-request` have arrived. Timing starts when the first request is sent.
+ */
+const options = agentOptions(["url", "connections", "requests", "msgs-per-request", "format", "timeout-ms"]);
+const baseUrl = options.url ?? "";
+const connections = numberOption(options, "connections", 1);
+const requests = numberOption(options, "requests", 100);
+const msgsPerRequest = numberOption(options, "msgs-per-request", 100);
+const timeoutMs = numberOption(options, "timeout-ms", 120_000);
+const format: WireFormat = options.format === "legacy" ? "legacy" : "v1";
+
+const expectedPerConnection = requests * msgsPerRequest;
+const replyMarker = Buffer.from("execute_reply");
+let messages = 0;
+let replies = 0;
+let bytes = 0;
+let firstSendAt = 0;
+let lastMessageAt = 0;
+let unfinished = connections;
+
+function finish(incomplete: boolean): void {
+  const seconds = (lastMessageAt - firstSendAt) / 1000;
+  printResult({
+    format,
+    connections,
+    expected: expectedPerConnection * connections,
+    expectedReplies: requests * connections,
+    messages,
+    replies,
+    bytes,
+    seconds,
+    messagesPerSecond: seconds > 0 ? messages / seconds : 0,
+    megabytesPerSecond: seconds > 0 ? bytes / 1e6 / seconds : 0,
+    incomplete,
+  });
+  process.exit(0);
+}
+
+interface KernelSocket {
+  ws: WebSocket;
+  session: string;
+}
+
+function open(): Promise<KernelSocket> {
+  const session = randomUUID();
+  const url = `${baseUrl}/user/bench/api/kernels/${randomUUID()}/channels?session_id=${session}`;
+  const ws = new WebSocket(url, format === "v1" ? [V1_PROTOCOL] : [], { perMessageDeflate: false });
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve({ ws, session }));
+    ws.once("error", reject);
+  });
+}
+
+function drive(ws: WebSocket, session: string): void {
+  let received = 0;
+  ws.on("message", (data: RawData) => {
+    const buf = data as Buffer;
+    messages++;
+    bytes += buf.length;
+    // Only replies carry the marker: outputs are stdout text of "x"s.
+    if (buf.includes(replyMarker)) replies++;
+    lastMessageAt = performance.now();
+    if (++received === expectedPerConnection) {
+      ws.close();
+      if (--unfinished === 0) finish(false);
+    }
+  });
+  const binary = isBinaryFormat(format);
+  for (let i = 0; i < requests; i++)
+    ws.send(encodeFromClient(format, executeRequest(session, i + 1)), { binary });
+}
+
+exitWithParent();
+const sockets = await Promise.all(Array.from({ length: connections }, open));
+if (format === "v1" && sockets.some(({ ws }) => ws.protocol !== V1_PROTOCOL)) {
+  process.stderr.write(`the server did not select ${V1_PROTOCOL}\n`);
+  process.exit(1);
+}
+setTimeout(() => finish(true), timeoutMs).unref();
+firstSendAt = performance.now();
+for (const { ws, session } of sockets) drive(ws, session);

@@ -1,0 +1,114 @@
+import { runAgent, resultNumber } from "../lib/agent-io.js";
+import { awaitRecords, countRecords } from "../lib/captured-records.js";
+import type { WireFormat } from "../lib/kernel-messages.js";
+import { startCpuMeter } from "../lib/proc-stats.js";
+import { rowFromSamples, type Row, type ScenarioResult } from "../lib/results.js";
+import { alternatingOrder, pushSample, type BenchContext, type Scenario } from "../lib/scenario.js";
+import { median } from "../lib/stats.js";
+import { startTargets, stopTargets, wsUrl, type Target, type TargetKind } from "../lib/targets.js";
+
+/** 1 % execute_reply: each execute_request is answered by 99 iopub outputs and one shell reply. */
+const MSGS_PER_REQUEST = 100;
+const FORMATS: readonly WireFormat[] = ["v1", "legacy"];
+
+interface FormatSamples {
+  rate: Map<TargetKind, number[]>;
+  cpu: Map<TargetKind, number[]>;
+  captured: Map<TargetKind, number[]>;
+}
+
+async function streamOnce(
+  ctx: BenchContext,
+  target: Target,
+  format: WireFormat,
+  samples: FormatSamples,
+  notes: string[],
+): Promise<void> {
+  const { wsConnections, wsMessages } = ctx.options;
+  const requests = Math.max(1, Math.round(wsMessages / wsConnections / MSGS_PER_REQUEST));
+  const before = target.recordsFile ? await countRecords(target.recordsFile, "server") : 0;
+  const cpu = startCpuMeter(target.pid);
+  const result = await runAgent("ws-stream-client", {
+    url: wsUrl(target),
+    connections: wsConnections,
+    requests,
+    "msgs-per-request": MSGS_PER_REQUEST,
+    format,
+  });
+  const used = cpu();
+  const messages = resultNumber(result, "messages");
+  const rate = resultNumber(result, "messagesPerSecond");
+  const replies = resultNumber(result, "expectedReplies");
+  if (result !== null && typeof result === "object" && "incomplete" in result && result.incomplete === true) {
+    notes.push(
+      `${target.kind} ${format}: only ${messages} of ${resultNumber(result, "expected")} messages arrived`,
+    );
+  }
+  pushSample(samples.rate, target.kind, rate);
+  if (used !== undefined && messages > 0) pushSample(samples.cpu, target.kind, used / messages);
+  let line = `  ${target.kind} ${format}: ${Math.round(rate)} msg/s`;
+  if (used !== undefined) line += `, ${(used / messages).toFixed(1)} µs CPU/msg`;
+  if (target.recordsFile) {
+    const captured = (await awaitRecords(target.recordsFile, "server", before + replies)) - before;
+    pushSample(samples.captured, target.kind, (100 * captured) / replies);
+    line += `, ${captured}/${replies} execute_replies captured`;
+  }
+  ctx.log(line);
+}
+
+export const kernelWsStream: Scenario = {
+  id: 3,
+  title: "Kernel WebSocket streaming, v1 and legacy wire formats, 1 % execute_reply, inspection on",
+  async run(ctx: BenchContext): Promise<ScenarioResult> {
+    const targets = await startTargets(ctx.kinds, ctx.backend.url, ctx.targetOptions);
+    const notes: string[] = [];
+    const rows: Row[] = [];
+    try {
+      ctx.log(
+        `  ${ctx.options.wsConnections} kernel sockets, ${ctx.options.wsMessages} messages per run (~1.4 KB each)`,
+      );
+      for (const format of FORMATS) {
+        const samples: FormatSamples = { rate: new Map(), cpu: new Map(), captured: new Map() };
+        for (let round = 0; round < ctx.options.rounds; round++) {
+          for (const kind of alternatingOrder([...targets.keys()], round)) {
+            const target = targets.get(kind);
+            if (target) await streamOnce(ctx, target, format, samples, notes);
+          }
+        }
+        rows.push(
+          rowFromSamples(
+            {
+              scenario: 3,
+              label: `kernel messages/s, ${format} format`,
+              unit: "msg/s",
+              better: "higher",
+              goal: { kind: "vs-chp", atLeast: 1, text: "≥ 1.0× CHP" },
+            },
+            samples.rate,
+            median,
+          ),
+          rowFromSamples(
+            { scenario: 3, label: `proxy CPU per message, ${format}`, unit: "µs", better: "lower" },
+            samples.cpu,
+            median,
+          ),
+          rowFromSamples(
+            {
+              scenario: 3,
+              label: `execute_replies captured, ${format}`,
+              unit: "%",
+              better: "higher",
+              goal: { kind: "min", value: 100, text: "100 %" },
+            },
+            samples.captured,
+            // Every run must capture everything, so the worst run counts.
+            (values) => (values.length ? Math.min(...values) : undefined),
+          ),
+        );
+      }
+      return { id: this.id, title: this.title, rows, notes };
+    } finally {
+      await stopTargets(targets);
+    }
+  },
+};
