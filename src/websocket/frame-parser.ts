@@ -41,7 +41,8 @@ export class FrameParser {
   private failure: string | undefined;
 
   // Header being assembled (headers may be split across reads).
-  private readonly header = Buffer.alloc(MAX_HEADER_BYTES);
+  // Slices of Node's shared pool: a parser lives as long as its socket, and thousands may be idle at once.
+  private readonly header = Buffer.allocUnsafe(MAX_HEADER_BYTES);
   private headerHave = 0;
   private inPayload = false;
 
@@ -51,7 +52,7 @@ export class FrameParser {
   private frameControl = false;
   private frameUse: FrameUse = "skip";
   private masked = false;
-  private readonly mask = Buffer.alloc(4);
+  private readonly mask = Buffer.allocUnsafe(4);
   private maskPos = 0;
 
   // Current data message (possibly spanning continuation frames).

@@ -1,5 +1,6 @@
-import { request as httpRequest, STATUS_CODES, type IncomingMessage, type RequestOptions } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { connect as netConnect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { randomBytes } from "node:crypto";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
@@ -28,17 +29,6 @@ export function rejectUpgrade(socket: Duplex, code: number): void {
   // A client that never reads must not keep the socket: give the answer a moment, then drop it.
   setTimeout(() => socket.destroy(), 5000).unref();
 }
-
-function rawHeaderBlock(res: IncomingMessage, skip?: Set<string>): string {
-  let block = "";
-  const raw = res.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (!skip?.has(raw[i].toLowerCase())) block += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  }
-  return block;
-}
-
-const NON_101_SKIP = new Set(["transfer-encoding", "content-length", "connection"]);
 
 /**
  * Relays an upgraded connection as raw bytes in both directions (no re-framing: subprotocols, extensions and
@@ -80,28 +70,21 @@ export class WebSocketRelay {
     const tap = this.safeTap(url, req, match);
     tap?.prepareRequest(headers);
 
-    const requestOptions: RequestOptions = {
-      method: "GET",
-      path: upstreamPath(target, url, segments, options.paths),
-      headers,
-      agent: false,
-      timeout: options.connectTimeoutMs,
-      ...(target.socketPath
-        ? { socketPath: target.socketPath }
-        : { host: target.hostname, port: target.port }),
-      ...(target.secure
-        ? {
-            rejectUnauthorized: options.clientTls.rejectUnauthorized,
-            key: options.clientTls.key,
-            cert: options.clientTls.cert,
-            ca: options.clientTls.ca,
-            servername: target.hostname,
-          }
-        : {}),
-    };
-    const upstream = (target.secure ? httpsRequest : httpRequest)(requestOptions);
-    let settled = false;
+    let requestHead = `GET ${upstreamPath(target, url, segments, options.paths)} HTTP/1.1\r\n`;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      for (const item of Array.isArray(value) ? value : [value]) requestHead += `${name}: ${item}\r\n`;
+    }
+    requestHead += "\r\n";
 
+    const upstream = connectUpstream(target, options.clientTls);
+    upstream.setTimeout(options.connectTimeoutMs, () =>
+      upstream.destroy(Object.assign(new Error("upstream timeout"), { code: "ETIMEDOUT" })),
+    );
+    upstream.once(target.secure ? "secureConnect" : "connect", () => upstream.write(requestHead));
+
+    let settled = false;
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
@@ -112,49 +95,50 @@ export class WebSocketRelay {
       tap?.closed();
       rejectUpgrade(socket, 503);
     };
-
-    socket.on("error", () => upstream.destroy());
-    upstream.on("timeout", () =>
-      upstream.destroy(Object.assign(new Error("upstream connect timeout"), { code: "ETIMEDOUT" })),
-    );
+    const abortUpstream = () => upstream.destroy();
+    socket.on("error", abortUpstream);
     upstream.on("error", fail);
 
-    upstream.on("response", (res) => {
-      // The upstream refused the upgrade (e.g. Tornado's 403 origin check): pass its answer on, then close.
+    readResponseHead(upstream, (error, response) => {
+      if (error || !response) {
+        fail(error ?? new Error("no response"));
+        return;
+      }
       settled = true;
-      tap?.closed();
-      this.metrics?.requestsProxy.inc({ status: String(res.statusCode) });
-      socket.write(
-        `HTTP/1.1 ${res.statusCode} ${res.statusMessage}\r\n${rawHeaderBlock(res, NON_101_SKIP)}Connection: close\r\n\r\n`,
-      );
-      res.on("data", (chunk: Buffer) => socket.write(chunk));
-      res.on("end", () => socket.end());
-      res.on("error", () => socket.destroy());
-    });
-
-    upstream.on("upgrade", (res, upstreamSocket, upstreamHead) => {
-      settled = true;
-      upstream.setTimeout(0);
+      upstream.off("error", fail);
+      this.metrics?.requestsProxy.inc({ status: String(response.status) });
       if (socket.destroyed) {
-        upstreamSocket.destroy();
+        upstream.destroy();
         tap?.closed();
         return;
       }
-      this.pair(socket, upstreamSocket, match.prefix, tap);
-      socket.write(
-        `HTTP/1.1 101 ${res.statusMessage || "Switching Protocols"}\r\n${rawHeaderBlock(res)}\r\n`,
-      );
-      tap?.opened(res.headers);
-      if (upstreamHead.length > 0) {
-        socket.write(upstreamHead);
-        tap?.serverBytes(upstreamHead);
+      // The upstream's answer goes to the client byte for byte, head included.
+      socket.write(response.head);
+      if (response.status !== 101) {
+        // Refused (e.g. Tornado's 403 origin check): pass the answer on, then close both sides.
+        tap?.closed();
+        upstream.on("error", () => socket.destroy());
+        if (response.rest.length > 0) socket.write(response.rest);
+        upstream.on("data", (chunk: Buffer) => socket.write(chunk));
+        upstream.on("end", () => socket.end());
+        socket.on("close", () => upstream.destroy());
+        upstream.resume();
+        return;
+      }
+      socket.off("error", abortUpstream);
+      upstream.setTimeout(0);
+      this.pair(socket, upstream, match.prefix, tap);
+      tap?.opened(response.headers);
+      if (response.rest.length > 0) {
+        socket.write(response.rest);
+        tap?.serverBytes(response.rest);
       }
       if (head.length > 0) {
-        upstreamSocket.write(head);
+        upstream.write(head);
         tap?.clientBytes(head);
       }
+      upstream.resume();
     });
-    upstream.end();
   }
 
   /**
@@ -235,6 +219,72 @@ export class WebSocketRelay {
       return undefined;
     }
   }
+}
+
+function connectUpstream(target: UpstreamTarget, clientTls: ClientTls): Socket {
+  if (target.socketPath) return netConnect(target.socketPath);
+  if (!target.secure) return netConnect(target.port, target.hostname);
+  return tlsConnect({
+    host: target.hostname,
+    port: target.port,
+    servername: isIP(target.hostname) ? undefined : target.hostname,
+    rejectUnauthorized: clientTls.rejectUnauthorized,
+    key: clientTls.key,
+    cert: clientTls.cert,
+    ca: clientTls.ca,
+    ALPNProtocols: ["http/1.1"],
+  });
+}
+
+interface ResponseHead {
+  status: number;
+  /** The raw head, status line to blank line, as received. */
+  head: Buffer;
+  headers: IncomingHttpHeaders;
+  /** Bytes that arrived after the head (the first WebSocket frames, or a body). */
+  rest: Buffer;
+}
+
+/** A response head larger than this is not an HTTP answer worth waiting for. */
+const MAX_RESPONSE_HEAD = 64 * 1024;
+const HEAD_END = Buffer.from("\r\n\r\n");
+
+/** Reads the upstream's response head without an HTTP client, so nothing of the handshake outlives it. */
+function readResponseHead(
+  upstream: Socket,
+  done: (error: Error | undefined, head?: ResponseHead) => void,
+): void {
+  let buffered: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    const end = buffered.indexOf(HEAD_END);
+    if (end === -1) {
+      if (buffered.length > MAX_RESPONSE_HEAD) finish(new Error("upstream response head too large"));
+      return;
+    }
+    const head = buffered.subarray(0, end + HEAD_END.length);
+    const lines = head.toString("latin1").split("\r\n");
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
+    if (!status) {
+      finish(new Error("upstream answered without an HTTP status line"));
+      return;
+    }
+    const headers: IncomingHttpHeaders = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(":");
+      if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    finish(undefined, { status: Number(status[1]), head, headers, rest: buffered.subarray(head.length) });
+  };
+  const onEnd = () => finish(new Error("socket hang up"));
+  const finish = (error: Error | undefined, head?: ResponseHead) => {
+    upstream.off("data", onData);
+    upstream.off("end", onEnd);
+    upstream.pause();
+    done(error, head);
+  };
+  upstream.on("data", onData);
+  upstream.on("end", onEnd);
 }
 
 interface RelayedPair {
