@@ -22,6 +22,8 @@ export interface HttpForwarderOptions {
   protocolRewrite?: string;
 }
 
+const RESPONSE_BUFFER_LIMIT = 256 * 1024;
+
 /** Statuses whose Location CHP rewrites with --auto-rewrite / --protocol-rewrite. */
 const REDIRECT_STATUSES = new Set([201, 301, 302, 307, 308]);
 
@@ -202,7 +204,9 @@ export class HttpForwarder {
         process.nextTick(() => res.uncork());
       },
       onResponseData(ctrl, chunk) {
-        if (!res.write(chunk)) {
+        // Node's 16 KiB high-water mark would stop the upstream after every 64 KiB read; a few hundred KiB
+        // in flight per response keeps large downloads streaming with far fewer pause/resume rounds.
+        if (!res.write(chunk) && res.writableLength >= RESPONSE_BUFFER_LIMIT) {
           ctrl.pause();
           res.once("drain", () => ctrl.resume());
         }
