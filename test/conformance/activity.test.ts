@@ -2,7 +2,10 @@ import t from "tap";
 import { WebSocket } from "ws";
 import { startEchoBackend, startRedirectingBackend } from "../support/echo-backend.js";
 import { freePort } from "../support/ports.js";
-import { httpRequestTo, openWebSocket, sleep, startProxyUnderTest } from "./harness.js";
+import { sleep } from "../support/wait.js";
+import { webRequest } from "../support/web-client.js";
+import { openWebSocket } from "../support/websocket-client.js";
+import { startProxyUnderTest } from "./harness.js";
 
 // `last_activity` rules (chp-compat-spec §3.9; §5.3 items 19, 20, 34; §5.4 "WS server→client traffic does not
 // count"). Writes are throttled to one per second per route (a deliberate difference), so every route gets one
@@ -36,23 +39,23 @@ t.test("a route is created with last_activity = now", async (t) => {
 });
 
 t.test("19: a successful response updates last_activity", async (t) => {
-  t.equal((await httpRequestTo(`${proxy.url}/ok/x`)).status, 200);
+  t.equal((await webRequest(`${proxy.url}/ok/x`)).status, 200);
   t.ok((await proxy.lastActivity("/ok")) > added["/ok"]);
 });
 
 t.test("a response with status >= 300 does not", async (t) => {
-  t.equal((await httpRequestTo(`${proxy.url}/redirect/x`)).status, 301);
+  t.equal((await webRequest(`${proxy.url}/redirect/x`)).status, 301);
   t.equal(await proxy.lastActivity("/redirect"), added["/redirect"]);
 });
 
 t.test("request body chunks count even when the response does not", async (t) => {
-  const answer = await httpRequestTo(`${proxy.url}/upload/x`, { method: "POST", body: "some notebook" });
+  const answer = await webRequest(`${proxy.url}/upload/x`, { method: "POST", body: "some notebook" });
   t.equal(answer.status, 301);
   t.ok((await proxy.lastActivity("/upload")) > added["/upload"]);
 });
 
 t.test("34: failures (503) never count", async (t) => {
-  t.equal((await httpRequestTo(`${proxy.url}/dead/x`)).status, 503);
+  t.equal((await webRequest(`${proxy.url}/dead/x`)).status, 503);
   t.equal(await proxy.lastActivity("/dead"), added["/dead"]);
   const ws = new WebSocket(`ws://127.0.0.1:${proxy.port}/ws/dead/x`);
   const failed = await new Promise<boolean>((resolve) => {

@@ -1,6 +1,8 @@
 import t from "tap";
 import { startEchoBackend, type EchoReply } from "../support/echo-backend.js";
-import { httpRequestTo, json, sleep, startProxyUnderTest, TOKEN } from "./harness.js";
+import { sleep } from "../support/wait.js";
+import { json, webRequest } from "../support/web-client.js";
+import { startProxyUnderTest, TOKEN } from "./harness.js";
 
 // CHP's api_spec.js (chp-compat-spec §5.3 items 1–12) black-box, plus the §5.4 API checks and the §6.3 API fixes.
 
@@ -11,12 +13,12 @@ const other = await startEchoBackend({ path: "/other" });
 t.teardown(() => root.close());
 t.teardown(() => other.close());
 const proxy = await startProxyUnderTest(t, ["--default-target", root.target], {
-  readyPattern: /Route added \//,
+  ready: /Route added \//,
 });
 
-const get = (path: string, headers?: Record<string, string>) => httpRequestTo(proxy.url + path, { headers });
+const get = (path: string, headers?: Record<string, string>) => webRequest(proxy.url + path, { headers });
 const apiRaw = (method: string, path: string, headers: Record<string, string> = {}, body?: string) =>
-  httpRequestTo(`${proxy.apiUrl}${path}`, { method, headers, body });
+  webRequest(`${proxy.apiUrl}${path}`, { method, headers, body });
 
 t.test("1-3: the default target serves /, / and any URL", async (t) => {
   for (const path of ["/", "/any/random/url"]) {
@@ -293,10 +295,10 @@ t.test("§6.3 #3: segments named like Object.prototype members are ordinary rout
 t.test("an open API (no token configured) allows everything and warns", async (t) => {
   const open = await startProxyUnderTest(t, [], { token: "" });
   t.match(open.process.stdout(), /REST API is not authenticated\./);
-  const answer = await httpRequestTo(`${open.apiUrl}/api/routes/free`, {
+  const answer = await webRequest(`${open.apiUrl}/api/routes/free`, {
     method: "POST",
     body: JSON.stringify({ target: other.target }),
   });
   t.equal(answer.status, 201);
-  t.equal((await httpRequestTo(`${open.apiUrl}/api/routes`)).status, 200);
+  t.equal((await webRequest(`${open.apiUrl}/api/routes`)).status, 200);
 });

@@ -2,18 +2,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import t from "tap";
-import { createTestPki, startEchoBackend, type EchoReply } from "../support/echo-backend.js";
-import {
-  dataDirArgs,
-  freePorts,
-  httpRequestTo,
-  json,
-  sleep,
-  startBinary,
-  tempDir,
-  TOKEN,
-  type Teardown,
-} from "./harness.js";
+import { CertificateAuthority } from "../support/certificates.js";
+import { startEchoBackend, type EchoReply } from "../support/echo-backend.js";
+import { listenArgs, sslArgs } from "../support/loopback-proxy.js";
+import { freePorts } from "../support/ports.js";
+import { tempDir, type Teardown } from "../support/temp-dir.js";
+import { waitUntil } from "../support/wait.js";
+import { json, webRequest } from "../support/web-client.js";
+import { dataDirArgs, startBinary, startProxyUnderTest, TOKEN } from "./harness.js";
 
 // The command line and process behaviour (chp-compat-spec §1; §5.3 items 13–18; §5.4 SIGTERM and pid file; §6.3
 // #6, #8, #10).
@@ -23,8 +19,8 @@ t.jobs = 4;
 
 const backend = await startEchoBackend({ path: "/" });
 t.teardown(() => backend.close());
-const pki = createTestPki();
-t.teardown(() => pki.remove());
+const ca = CertificateAuthority.root(tempDir(t), "cli-ca");
+const server = ca.server("server");
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
@@ -65,7 +61,7 @@ t.test("13: basic HTTP request; readiness lines on stdout, ip:port in order, no 
   t.match(stdout, `Route added / -> ${backend.target}`);
   t.match(stdout, /^\d{4}-\d\d-\d\dT[\d:.]+Z \[ConfigProxy\] info: /m, "CHP's line shape");
   t.notOk(stdout.includes("\x1b["), "no ANSI colours without a TTY");
-  const reply = json<EchoReply>(await httpRequestTo(`http://127.0.0.1:${port}/`));
+  const reply = json<EchoReply>(await webRequest(`http://127.0.0.1:${port}/`));
   t.equal(reply.path, "/");
   const exit = await proc.stop();
   t.equal(exit, 2, "SIGTERM exits 2");
@@ -81,7 +77,7 @@ t.test("readiness line without a default target; --api-port defaults to port+1",
   await proc.waitFor(/Proxy API at/);
   t.match(proc.stdout(), `Proxying http://127.0.0.1:${port} to (no default)`);
   t.match(proc.stdout(), `Proxy API at http://127.0.0.1:${port + 1}/api/routes`);
-  const answer = await httpRequestTo(`http://127.0.0.1:${port + 1}/api/routes`, {
+  const answer = await webRequest(`http://127.0.0.1:${port + 1}/api/routes`, {
     headers: { authorization: `token ${TOKEN}` },
   });
   t.equal(answer.status, 200);
@@ -89,45 +85,27 @@ t.test("readiness line without a default target; --api-port defaults to port+1",
 
 t.test("an empty --ip (JupyterHub 5's `--ip ''`) listens on all interfaces", async (t) => {
   const [port, apiPort] = await freePorts(2);
-  const proc = run(t, [
-    "--ip",
-    "",
-    "--port",
-    String(port),
-    "--api-ip",
-    "127.0.0.1",
-    "--api-port",
-    String(apiPort),
-  ]);
+  const proc = run(t, listenArgs({ port, apiPort }, ""));
   await proc.waitFor(/Proxy API at/);
-  t.equal((await httpRequestTo(`http://127.0.0.1:${port}/_chp_healthz`)).status, 200);
+  t.equal((await webRequest(`http://127.0.0.1:${port}/_chp_healthz`)).status, 200);
 });
 
 t.test("14, 17: HTTPS with --ssl-key/--ssl-cert; custom headers reach the backend", async (t) => {
-  const [port, apiPort] = await freePorts(2);
-  const proc = run(t, [
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--api-ip",
-    "127.0.0.1",
-    "--api-port",
-    String(apiPort),
-    "--default-target",
-    backend.target,
-    "--ssl-key",
-    pki.files.serverKey,
-    "--ssl-cert",
-    pki.files.serverCert,
-    "--custom-header",
-    "k1: v1",
-    "--custom-header",
-    " k2 : host:123 ",
-  ]);
-  await proc.waitFor(/Route added \//);
+  const { process: proc, port } = await startProxyUnderTest(
+    t,
+    [
+      "--default-target",
+      backend.target,
+      ...sslArgs(server),
+      "--custom-header",
+      "k1: v1",
+      "--custom-header",
+      " k2 : host:123 ",
+    ],
+    { ready: /Route added \// },
+  );
   t.match(proc.stdout(), `Proxying https://127.0.0.1:${port}`);
-  const answer = await httpRequestTo(`https://127.0.0.1:${port}/secure`, { ca: pki.caCert });
+  const answer = await webRequest(`https://127.0.0.1:${port}/secure`, { ca: ca.pem });
   t.equal(answer.status, 200);
   const reply = json<EchoReply>(answer);
   t.equal(reply.url, "/secure");
@@ -138,50 +116,38 @@ t.test("14, 17: HTTPS with --ssl-key/--ssl-cert; custom headers reach the backen
 });
 
 t.test("15, 16, §6.3 #8: --redirect-port and --redirect-to", async (t) => {
-  const [port, apiPort, redirectPort, port2, apiPort2, redirectPort2, port3, apiPort3, redirectPort3] =
-    await freePorts(9);
-  const common = ["--ip", "127.0.0.1", "--api-ip", "127.0.0.1", "--default-target", backend.target];
-  const tls = ["--ssl-key", pki.files.serverKey, "--ssl-cert", pki.files.serverCert];
-  const plain = run(t, [
-    ...common,
-    ...tls,
-    "--port",
-    `${port}`,
-    "--api-port",
-    `${apiPort}`,
-    "--redirect-port",
-    `${redirectPort}`,
-  ]);
-  const toOther = run(t, [
-    ...common,
-    ...tls,
-    `--port=${port2}`,
-    `--api-port=${apiPort2}`,
-    `--redirect-port=${redirectPort2}`,
-    "--redirect-to=8914",
-  ]);
-  const to443 = run(t, [
-    ...common,
-    ...tls,
-    `--port=${port3}`,
-    `--api-port=${apiPort3}`,
-    `--redirect-port=${redirectPort3}`,
-    "--redirect-to=443",
-  ]);
-  for (const proc of [plain, toOther, to443]) {
-    await proc.waitFor(/Route added \//);
-    await proc.waitFor(/Added HTTP to HTTPS redirection/);
-  }
-  const redirected = await httpRequestTo(`http://127.0.0.1:${redirectPort}/some/path?x=1`);
+  const ports = await freePorts(9);
+  const redirectPorts = [ports[2], ports[5], ports[8]];
+  const [plain] = await Promise.all(
+    [[], ["--redirect-to=8914"], ["--redirect-to=443"]].map((redirectTo, i) =>
+      startProxyUnderTest(
+        t,
+        [
+          "--default-target",
+          backend.target,
+          ...sslArgs(server),
+          `--redirect-port=${redirectPorts[i]}`,
+          ...redirectTo,
+        ],
+        {
+          ports: { port: ports[3 * i], apiPort: ports[3 * i + 1] },
+          ready: [/Route added \//, /Added HTTP to HTTPS redirection/],
+        },
+      ),
+    ),
+  );
+  const [redirectPort, redirectPort2, redirectPort3] = redirectPorts;
+  const port = plain.port;
+  const redirected = await webRequest(`http://127.0.0.1:${redirectPort}/some/path?x=1`);
   t.equal(redirected.status, 301);
   t.equal(redirected.headers.location, `https://127.0.0.1:${port}/some/path?x=1`);
-  const followed = await httpRequestTo(redirected.headers.location ?? "", { ca: pki.caCert });
+  const followed = await webRequest(redirected.headers.location ?? "", { ca: ca.pem });
   t.equal(json<EchoReply>(followed).url, "/some/path?x=1", "following the redirect reaches the backend");
 
-  const other = await httpRequestTo(`http://127.0.0.1:${redirectPort2}/x`);
+  const other = await webRequest(`http://127.0.0.1:${redirectPort2}/x`);
   t.equal(other.status, 301);
   t.match(other.headers.location, "https://127.0.0.1:8914/x");
-  const standard = await httpRequestTo(`http://127.0.0.1:${redirectPort3}/x`, {
+  const standard = await webRequest(`http://127.0.0.1:${redirectPort3}/x`, {
     headers: { host: "hub.example.org:80" },
   });
   t.equal(standard.headers.location, "https://hub.example.org/x", "port 443 is left out");
@@ -235,23 +201,10 @@ t.test("§5.4: --pid-file is written (no newline) and removed on SIGTERM/SIGINT;
   const dir = tempDir(t);
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     const pidFile = join(dir, `${signal}.pid`);
-    const [port, apiPort] = await freePorts(2);
-    const proc = run(t, [
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      `${port}`,
-      "--api-ip",
-      "127.0.0.1",
-      "--api-port",
-      `${apiPort}`,
-      "--pid-file",
-      pidFile,
-    ]);
-    await proc.waitFor(/Writing pid/);
+    const { process: proc } = await startProxyUnderTest(t, ["--pid-file", pidFile], { ready: /Writing pid/ });
     // The line announces the write; give the write itself a moment.
     const written = () => existsSync(pidFile) && readFileSync(pidFile, "utf8") !== "";
-    for (let i = 0; i < 100 && !written(); i++) await sleep(20);
+    await waitUntil(written, "the pid file", 2000, 20);
     t.equal(readFileSync(pidFile, "utf8"), String(proc.child.pid), `${signal}: the pid, no newline`);
     proc.child.kill(signal);
     t.equal(await proc.exited(), 2, `${signal} exits 2`);
@@ -265,61 +218,25 @@ t.test("§6.3 #6: a port that cannot be bound makes the process exit non-zero", 
   t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
   const taken = (blocker.address() as { port: number }).port;
   const [apiPort, port] = await freePorts(2);
-  const publicTaken = await runToExit(t, [
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    `${taken}`,
-    "--api-ip",
-    "127.0.0.1",
-    "--api-port",
-    `${apiPort}`,
-  ]);
+  const publicTaken = await runToExit(t, listenArgs({ port: taken, apiPort }));
   t.not(publicTaken.code, 0);
   t.match(publicTaken.stderr + publicTaken.stdout, /EADDRINUSE/);
-  const apiTaken = await runToExit(t, [
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    `${port}`,
-    "--api-ip",
-    "127.0.0.1",
-    "--api-port",
-    `${taken}`,
-  ]);
+  const apiTaken = await runToExit(t, listenArgs({ port, apiPort: taken }));
   t.not(apiTaken.code, 0, "the API port too");
 });
 
 t.test("§6.3 #10: tokens never reach the log, even at debug level", async (t) => {
-  const [port, apiPort] = await freePorts(2);
-  const proc = run(t, [
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    `${port}`,
-    "--api-ip",
-    "127.0.0.1",
-    "--api-port",
-    `${apiPort}`,
-    "--log-level=debug",
-  ]);
-  await proc.waitFor(/Proxy API at/);
+  const proxy = await startProxyUnderTest(t, ["--log-level=debug"]);
   const wrong = "wrong-token-that-must-not-be-logged";
-  const rejected = await httpRequestTo(`http://127.0.0.1:${apiPort}/api/routes`, {
-    headers: { authorization: `token ${wrong}` },
-  });
+  const rejected = await proxy.api("GET", "", undefined, { authorization: `token ${wrong}` });
   t.equal(rejected.status, 403);
-  const accepted = await httpRequestTo(`http://127.0.0.1:${apiPort}/api/routes/x`, {
-    method: "POST",
-    headers: { authorization: `token ${TOKEN}` },
-    body: JSON.stringify({ target: backend.target }),
-  });
+  const accepted = await proxy.api("POST", "/x", { target: backend.target });
   t.equal(accepted.status, 201);
-  await httpRequestTo(`http://127.0.0.1:${port}/x/y`, {
+  await webRequest(`${proxy.url}/x/y`, {
     headers: { authorization: `token ${TOKEN}`, cookie: "s=secret-cookie" },
   });
-  await proc.stop();
-  const logs = proc.stdout() + proc.stderr();
+  await proxy.process.stop();
+  const logs = proxy.process.stdout() + proxy.process.stderr();
   t.match(logs, /403 GET \/api\/routes/, "the rejection is logged");
   t.notMatch(logs, wrong);
   t.notMatch(logs, TOKEN);

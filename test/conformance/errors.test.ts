@@ -5,7 +5,10 @@ import { join } from "node:path";
 import t from "tap";
 import { startEchoBackend, startErrorPageServer, startSilentBackend } from "../support/echo-backend.js";
 import { freePort } from "../support/ports.js";
-import { httpRequestTo, rawExchange, startProxyUnderTest, tempDir } from "./harness.js";
+import { rawExchange } from "../support/raw-exchange.js";
+import { tempDir } from "../support/temp-dir.js";
+import { webRequest } from "../support/web-client.js";
+import { startProxyUnderTest } from "./harness.js";
 
 // Error answers (chp-compat-spec §3.6, §3.7; §5.3 items 35–38; §5.4 error-target encoding, --proxy-timeout).
 
@@ -38,7 +41,7 @@ for (const proxy of [withTarget, withPath, builtIn, emptyPath, deadErrorTarget])
 }
 
 t.test("35: --error-target serves the page for 404, with the proxy's status", async (t) => {
-  const answer = await httpRequestTo(`${withTarget.url}/foo/bar`);
+  const answer = await webRequest(`${withTarget.url}/foo/bar`);
   t.equal(answer.status, 404);
   t.match(answer.headers["content-type"], /^text\/plain/);
   t.equal(answer.body, "/foo/bar");
@@ -47,7 +50,7 @@ t.test("35: --error-target serves the page for 404, with the proxy's status", as
 });
 
 t.test("the error target gets the URL form-encoded and none of the client's headers", async (t) => {
-  const answer = await httpRequestTo(`${withTarget.url}/zz?q=1&r=%2F`, {
+  const answer = await webRequest(`${withTarget.url}/zz?q=1&r=%2F`, {
     headers: { cookie: "secret=1", authorization: "token x" },
   });
   t.equal(answer.status, 404);
@@ -60,70 +63,70 @@ t.test("the error target gets the URL form-encoded and none of the client's head
 });
 
 t.test("503 from an unreachable target goes through the error target", async (t) => {
-  const answer = await httpRequestTo(`${withTarget.url}/missing/x`);
+  const answer = await webRequest(`${withTarget.url}/missing/x`);
   t.equal(answer.status, 503);
   t.equal(answer.body, "/missing/x");
   t.equal(errorServer.requests.at(-1)?.url, "/hub/error/503?url=%2Fmissing%2Fx");
 });
 
 t.test("--proxy-timeout: an upstream that does not answer gives 503", async (t) => {
-  const answer = await httpRequestTo(`${withTarget.url}/slow/x`);
+  const answer = await webRequest(`${withTarget.url}/slow/x`);
   t.equal(answer.status, 503);
   t.equal(answer.body, "/slow/x");
 });
 
 t.test("38: a malformed %-escape in the request path is 500 (error target sees the raw URL)", async (t) => {
-  const answer = await httpRequestTo(`${withTarget.url}/%`);
+  const answer = await webRequest(`${withTarget.url}/%`);
   t.equal(answer.status, 500);
   t.match(answer.headers["content-type"], /^text\/plain/);
   t.equal(answer.body, "/%");
 });
 
 t.test("36: --error-path serves <code>.html, else error.html", async (t) => {
-  const notFound = await httpRequestTo(`${withPath.url}/nope`);
+  const notFound = await webRequest(`${withPath.url}/nope`);
   t.equal(notFound.status, 404);
   t.match(notFound.headers["content-type"], /^text\/html/);
   t.match(notFound.body, /404'D/);
-  const unavailable = await httpRequestTo(`${withPath.url}/missing/prefix`);
+  const unavailable = await webRequest(`${withPath.url}/missing/prefix`);
   t.equal(unavailable.status, 503);
   t.match(unavailable.headers["content-type"], /^text\/html/);
   t.match(unavailable.body, /UNKNOWN/);
 });
 
 t.test("37: built-in error pages", async (t) => {
-  const notFound = await httpRequestTo(`${builtIn.url}/nope`);
+  const notFound = await webRequest(`${builtIn.url}/nope`);
   t.equal(notFound.status, 404);
   t.match(notFound.headers["content-type"], /^text\/html/);
   t.match(notFound.body, /404:/);
-  const unavailable = await httpRequestTo(`${builtIn.url}/missing/x`);
+  const unavailable = await webRequest(`${builtIn.url}/missing/x`);
   t.equal(unavailable.status, 503);
   t.match(unavailable.headers["content-type"], /^text\/html/);
   t.match(unavailable.body, /503:/);
-  const internal = await httpRequestTo(`${builtIn.url}/%zz`);
+  const internal = await webRequest(`${builtIn.url}/%zz`);
   t.equal(internal.status, 500);
   t.match(internal.body, /Proxy Error/);
 });
 
 t.test("without any error page the plain status text is sent", async (t) => {
-  const answer = await httpRequestTo(`${emptyPath.url}/nope`);
+  const answer = await webRequest(`${emptyPath.url}/nope`);
   t.equal(answer.status, 404);
   t.equal(answer.body, "Not Found");
   t.equal(answer.headers["content-type"], undefined);
-  const failing = await httpRequestTo(`${deadErrorTarget.url}/missing/x`);
+  const failing = await webRequest(`${deadErrorTarget.url}/missing/x`);
   t.equal(failing.status, 503, "a failing error target falls back to the plain answer");
   t.equal(failing.body, "Service Unavailable");
   t.match(deadErrorTarget.process.stdout(), /Failed to get custom error page/);
 });
 
 t.test("--timeout closes an idle client connection without an answer", async (t) => {
-  await t.rejects(httpRequestTo(`${builtIn.url}/slow/x`), /socket hang up|ECONNRESET/);
-  const fine = await httpRequestTo(`${builtIn.url}/fine/x`);
+  await t.rejects(webRequest(`${builtIn.url}/slow/x`), /socket hang up|ECONNRESET/);
+  const fine = await webRequest(`${builtIn.url}/fine/x`);
   t.equal(fine.status, 200, "requests that finish in time are unaffected");
 });
 
 t.test("a route whose target has an unsupported scheme answers 500", async (t) => {
   await builtIn.addRoute("/wst", "ws://127.0.0.1:1");
-  const answer = await httpRequestTo(`${builtIn.url}/wst/x`);
+  const answer = await webRequest(`${builtIn.url}/wst/x`);
   t.equal(answer.status, 500);
   const upgrade = await rawExchange(
     { port: builtIn.port },
@@ -143,8 +146,8 @@ t.test("an upstream that dies mid-response cuts that response only", async (t) =
   await new Promise<void>((resolve) => dying.listen(0, "127.0.0.1", resolve));
   t.teardown(() => new Promise<void>((resolve) => dying.close(() => resolve())));
   await builtIn.addRoute("/dying", `http://127.0.0.1:${(dying.address() as AddressInfo).port}`);
-  await t.rejects(httpRequestTo(`${builtIn.url}/dying/x`), "the client sees the response aborted");
-  t.equal((await httpRequestTo(`${builtIn.url}/fine/x`)).status, 200);
+  await t.rejects(webRequest(`${builtIn.url}/dying/x`), "the client sees the response aborted");
+  t.equal((await webRequest(`${builtIn.url}/fine/x`)).status, 200);
 });
 
 t.test("a client that disconnects mid-upload does not disturb the proxy", async (t) => {
@@ -153,12 +156,12 @@ t.test("a client that disconnects mid-upload does not disturb the proxy", async 
     "POST /fine/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\nonly a little",
     200,
   );
-  t.equal((await httpRequestTo(`${builtIn.url}/fine/x`)).status, 200);
+  t.equal((await webRequest(`${builtIn.url}/fine/x`)).status, 200);
 });
 
 t.test("the proxy keeps serving after all these errors", async (t) => {
   for (const proxy of [withTarget, withPath, builtIn, emptyPath, deadErrorTarget]) {
-    t.equal((await httpRequestTo(`${proxy.url}/fine/x`)).status, 200);
+    t.equal((await webRequest(`${proxy.url}/fine/x`)).status, 200);
     t.equal(proxy.process.child.exitCode, null);
   }
 });

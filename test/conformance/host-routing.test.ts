@@ -1,7 +1,10 @@
 import t from "tap";
 import { startEchoBackend, startErrorPageServer, type EchoReply } from "../support/echo-backend.js";
 import { freePort } from "../support/ports.js";
-import { httpRequestTo, json, openWebSocket, rawExchange, startProxyUnderTest } from "./harness.js";
+import { rawExchange } from "../support/raw-exchange.js";
+import { json, webRequest } from "../support/web-client.js";
+import { openWebSocket } from "../support/websocket-client.js";
+import { startProxyUnderTest } from "./harness.js";
 
 // --host-routing (chp-compat-spec §2.6, §2.4 `host` field; §5.3 item 33; §6.3 #12, #13).
 
@@ -27,7 +30,7 @@ for (const p of [proxy, stripping]) {
 }
 
 const viaHost = async (url: string, host: string) => {
-  const answer = await httpRequestTo(url, { headers: { host } });
+  const answer = await webRequest(url, { headers: { host } });
   if (answer.status !== 200) throw new Error(`${url} (Host ${host}) answered ${answer.status}`);
   return json<EchoReply>(answer);
 };
@@ -73,7 +76,7 @@ t.test("§6.3 #13: a request without Host falls through to /", async (t) => {
 });
 
 t.test("the health check works in host-routing mode", async (t) => {
-  const answer = await httpRequestTo(`${proxy.url}/_chp_healthz`, { headers: { host: "whatever.example" } });
+  const answer = await webRequest(`${proxy.url}/_chp_healthz`, { headers: { host: "whatever.example" } });
   t.same(json(answer), { status: "OK" });
 });
 
@@ -93,7 +96,7 @@ t.test("§6.3 #12: --no-include-prefix strips only the path part of a host route
 });
 
 t.test("§6.3 #12: the error target sees the URL the client sent, not the stripped one", async (t) => {
-  const answer = await httpRequestTo(`${stripping.url}/dead/lab?q=1`, { headers: { host: HOST } });
+  const answer = await webRequest(`${stripping.url}/dead/lab?q=1`, { headers: { host: HOST } });
   t.equal(answer.status, 503);
   t.equal(answer.body, "/dead/lab?q=1");
 });

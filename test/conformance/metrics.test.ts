@@ -1,6 +1,12 @@
 import t from "tap";
+import { CHP_METRIC_TYPES } from "../support/chp-metrics.js";
 import { startEchoBackend } from "../support/echo-backend.js";
-import { freePorts, httpRequestTo, openWebSocket, sleep, startProxyUnderTest } from "./harness.js";
+import { freePorts } from "../support/ports.js";
+import { parsePrometheusText, sampleValue } from "../support/prometheus-text.js";
+import { sleep } from "../support/wait.js";
+import { webRequest } from "../support/web-client.js";
+import { openWebSocket } from "../support/websocket-client.js";
+import { startProxyUnderTest } from "./harness.js";
 
 // The Prometheus endpoint (chp-compat-spec §3.13; §5.4 "metrics names").
 
@@ -11,46 +17,32 @@ const proxy = await startProxyUnderTest(
   t,
   ["--metrics-ip", "127.0.0.1", "--metrics-port", String(metricsPort)],
   {
-    readyPattern: /Serve metrics at/,
+    ready: /Serve metrics at/,
   },
 );
 const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
 
-/** The value of one sample line (`name{labels} value`), 0 when absent. */
-async function sample(series: string): Promise<number> {
-  const text = (await httpRequestTo(metricsUrl)).body;
-  for (const line of text.split("\n")) {
-    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-  }
-  return 0;
+/** The value of one series scraped now, 0 when absent. */
+async function sample(name: string, labels?: Record<string, string>): Promise<number> {
+  return sampleValue(parsePrometheusText((await webRequest(metricsUrl)).body), name, labels) ?? 0;
 }
 
 t.test("readiness line and content type", async (t) => {
   t.match(proxy.process.stdout(), `Serve metrics at http://127.0.0.1:${metricsPort}/metrics`);
-  const answer = await httpRequestTo(metricsUrl);
+  const answer = await webRequest(metricsUrl);
   t.equal(answer.status, 200);
   t.equal(answer.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
-  const post = await httpRequestTo(metricsUrl, { method: "POST" });
+  const post = await webRequest(metricsUrl, { method: "POST" });
   t.equal(post.status, 200, "any method");
-  const elsewhere = await httpRequestTo(`http://127.0.0.1:${metricsPort}/other`);
+  const elsewhere = await webRequest(`http://127.0.0.1:${metricsPort}/other`);
   t.equal(elsewhere.status, 404);
   t.equal(elsewhere.body, "Not Found");
 });
 
 t.test("CHP's nine names (no prefix, counters without _total), default and ltictr_ metrics", async (t) => {
-  const text = (await httpRequestTo(metricsUrl)).body;
-  const types: Record<string, string> = {
-    api_route_get: "counter",
-    api_route_add: "counter",
-    api_route_delete: "counter",
-    find_target_for_req: "summary",
-    last_activity_updating: "summary",
-    requests_ws: "counter",
-    requests_web: "counter",
-    requests_proxy: "counter",
-    requests_api: "counter",
-  };
-  for (const [name, type] of Object.entries(types)) t.match(text, `# TYPE ${name} ${type}\n`, name);
+  const text = (await webRequest(metricsUrl)).body;
+  const families = parsePrometheusText(text);
+  for (const [name, type] of Object.entries(CHP_METRIC_TYPES)) t.equal(families.get(name)?.type, type, name);
   t.match(text, /^process_cpu_user_seconds_total /m, "process_* defaults");
   t.match(text, /^nodejs_heap_size_total_bytes /m, "nodejs_* defaults");
   t.match(text, /^# TYPE ltictr_active_websockets gauge$/m);
@@ -62,7 +54,7 @@ t.test("API counters", async (t) => {
     get: await sample("api_route_get"),
     add: await sample("api_route_add"),
     remove: await sample("api_route_delete"),
-    created: await sample('requests_api{status="201"}'),
+    created: await sample("requests_api", { status: "201" }),
   };
   await proxy.api("GET", "");
   await proxy.api("GET", "/single");
@@ -72,33 +64,33 @@ t.test("API counters", async (t) => {
   t.equal(await sample("api_route_get"), before.get + 1, "the list GET counts, a single-route GET does not");
   t.equal(await sample("api_route_add"), before.add + 1);
   t.equal(await sample("api_route_delete"), before.remove + 2, "204 and 404 both count");
-  t.equal(await sample('requests_api{status="201"}'), before.created + 1);
-  t.ok((await sample('requests_api{status="404"}')) >= 2);
+  t.equal(await sample("requests_api", { status: "201" }), before.created + 1);
+  t.ok((await sample("requests_api", { status: "404" })) >= 2);
 });
 
 t.test("proxy counters", async (t) => {
   await proxy.addRoute("/p", echo.target);
   const before = {
     web: await sample("requests_web"),
-    ok: await sample('requests_proxy{status="200"}'),
-    missing: await sample('requests_proxy{status="404"}'),
+    ok: await sample("requests_proxy", { status: "200" }),
+    missing: await sample("requests_proxy", { status: "404" }),
     ws: await sample("requests_ws"),
     lookups: await sample("find_target_for_req_count"),
   };
-  await httpRequestTo(`${proxy.url}/p/x`);
-  await httpRequestTo(`${proxy.url}/nowhere`);
-  await httpRequestTo(`${proxy.url}/_chp_healthz`);
+  await webRequest(`${proxy.url}/p/x`);
+  await webRequest(`${proxy.url}/nowhere`);
+  await webRequest(`${proxy.url}/_chp_healthz`);
   const client = await openWebSocket(t, `ws://127.0.0.1:${proxy.port}/p/ws`);
   await client.next();
   t.equal(await sample("ltictr_active_websockets"), 1, "one relayed WebSocket open");
   await client.close();
   t.equal(await sample("requests_web"), before.web + 2, "the health check is not counted");
   t.equal(
-    await sample('requests_proxy{status="200"}'),
+    await sample("requests_proxy", { status: "200" }),
     before.ok + 1,
     "WebSocket successes are not in requests_proxy",
   );
-  t.equal(await sample('requests_proxy{status="404"}'), before.missing + 1);
+  t.equal(await sample("requests_proxy", { status: "404" }), before.missing + 1);
   t.equal(await sample("requests_ws"), before.ws + 1);
   t.equal(await sample("find_target_for_req_count"), before.lookups + 3, "one lookup per routed request");
 });
@@ -108,6 +100,6 @@ t.test("last_activity writes are timed", async (t) => {
   const before = await sample("last_activity_updating_count");
   // The first write after a POST comes a second later (writes are throttled per route).
   await sleep(1100);
-  t.equal((await httpRequestTo(`${proxy.url}/timed/x`)).status, 200);
+  t.equal((await webRequest(`${proxy.url}/timed/x`)).status, 200);
   t.equal(await sample("last_activity_updating_count"), before + 1);
 });

@@ -2,7 +2,8 @@ import { once } from "node:events";
 import t from "tap";
 import { WebSocket } from "ws";
 import { startEchoBackend, startRedirectingBackend, type EchoReply } from "../support/echo-backend.js";
-import { httpRequestTo, json, startProxyUnderTest } from "./harness.js";
+import { json, webRequest } from "../support/web-client.js";
+import { startProxyUnderTest } from "./harness.js";
 
 // Headers to and from the upstream (chp-compat-spec §3.4; §5.3 items 17/22, 39, 40; §5.4 X-Forwarded, --no-x-forward,
 // --change-origin).
@@ -15,16 +16,16 @@ const okWithLocation = await startRedirectingBackend((self) => `${self}/elsewher
 for (const backend of [echo, redirectOther, redirectSelf, createdSelf, okWithLocation])
   t.teardown(() => backend.close());
 
-async function withRoutes(args: string[]) {
-  const proxy = await startProxyUnderTest(t, ["--default-target", echo.target, ...args], {
-    readyPattern: /Route added \//,
+const withRoutes = (args: string[]) =>
+  startProxyUnderTest(t, ["--default-target", echo.target, ...args], {
+    ready: /Route added \//,
+    routes: {
+      "/redirect/other": redirectOther.target,
+      "/redirect/self": redirectSelf.target,
+      "/redirect/created": createdSelf.target,
+      "/redirect/ok": okWithLocation.target,
+    },
   });
-  await proxy.addRoute("/redirect/other", redirectOther.target);
-  await proxy.addRoute("/redirect/self", redirectSelf.target);
-  await proxy.addRoute("/redirect/created", createdSelf.target);
-  await proxy.addRoute("/redirect/ok", okWithLocation.target);
-  return proxy;
-}
 
 const [plain, rewriting] = await Promise.all([
   withRoutes(["--custom-header", "k1: v1", "--custom-header", " k2 : host:123 "]),
@@ -32,7 +33,7 @@ const [plain, rewriting] = await Promise.all([
 ]);
 
 const headersSeen = async (url: string, headers: Record<string, string> = {}) =>
-  json<EchoReply>(await httpRequestTo(url, { headers })).headers;
+  json<EchoReply>(await webRequest(url, { headers })).headers;
 
 t.test("Host is preserved and X-Forwarded-* are added", async (t) => {
   const headers = await headersSeen(`${plain.url}/x`);
@@ -102,18 +103,18 @@ t.test("--change-origin sends the target's host:port as Host", async (t) => {
 });
 
 t.test("39: Location is untouched without rewrite options", async (t) => {
-  const answer = await httpRequestTo(`${plain.url}/redirect/other/x`);
+  const answer = await webRequest(`${plain.url}/redirect/other/x`);
   t.equal(answer.status, 301);
   t.equal(answer.headers.location, "http://foo.com:12345/whatever");
-  const self = await httpRequestTo(`${plain.url}/redirect/self/x`);
+  const self = await webRequest(`${plain.url}/redirect/self/x`);
   t.equal(self.headers.location, `${redirectSelf.target.replace("http:", "https:")}/whatever`);
 });
 
 t.test("40: --auto-rewrite + --protocol-rewrite rewrite a Location that points at the target", async (t) => {
-  const answer = await httpRequestTo(`${rewriting.url}/redirect/self/x`);
+  const answer = await webRequest(`${rewriting.url}/redirect/self/x`);
   t.equal(answer.status, 301);
   t.equal(answer.headers.location, `https://127.0.0.1:${rewriting.port}/whatever`);
-  const created = await httpRequestTo(`${rewriting.url}/redirect/created/x`);
+  const created = await webRequest(`${rewriting.url}/redirect/created/x`);
   t.equal(created.status, 201);
   t.equal(
     created.headers.location,
@@ -123,9 +124,9 @@ t.test("40: --auto-rewrite + --protocol-rewrite rewrite a Location that points a
 });
 
 t.test("Locations of other hosts or of non-redirect statuses are left alone", async (t) => {
-  const other = await httpRequestTo(`${rewriting.url}/redirect/other/x`);
+  const other = await webRequest(`${rewriting.url}/redirect/other/x`);
   t.equal(other.headers.location, "http://foo.com:12345/whatever");
-  const ok = await httpRequestTo(`${rewriting.url}/redirect/ok/x`);
+  const ok = await webRequest(`${rewriting.url}/redirect/ok/x`);
   t.equal(ok.status, 200);
   t.equal(ok.headers.location, `${okWithLocation.target}/elsewhere`);
 });

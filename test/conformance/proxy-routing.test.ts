@@ -1,7 +1,10 @@
 import { Agent } from "node:http";
 import t from "tap";
 import { startEchoBackend, type EchoReply } from "../support/echo-backend.js";
-import { httpRequestTo, json, rawExchange, startProxyUnderTest, type ProxyUnderTest } from "./harness.js";
+import type { LoopbackProxy } from "../support/loopback-proxy.js";
+import { rawExchange } from "../support/raw-exchange.js";
+import { json, webRequest } from "../support/web-client.js";
+import { startProxyUnderTest } from "./harness.js";
 
 // Routing and the outgoing URL (chp-compat-spec §3.1–3.3; §5.3 items 19, 21, 23–28, 32, 41; §6.3 #3, #12).
 
@@ -12,16 +15,11 @@ const queried = await startEchoBackend({ path: "/q", targetPath: "/foo?a=1" });
 const deep = await startEchoBackend({ path: "/b/c" });
 for (const backend of [root, bar, encoded, queried, deep]) t.teardown(() => backend.close());
 
-async function proxyWith(args: string[]): Promise<ProxyUnderTest> {
-  const proxy = await startProxyUnderTest(t, ["--default-target", root.target, ...args], {
-    readyPattern: /Route added \//,
+const proxyWith = (args: string[]) =>
+  startProxyUnderTest(t, ["--default-target", root.target, ...args], {
+    ready: /Route added \//,
+    routes: { "/bar": bar.target, "/b@r/b r": encoded.target, "/q": queried.target, "/b/c": deep.target },
   });
-  await proxy.addRoute("/bar", bar.target);
-  await proxy.addRoute("/b@r/b r", encoded.target);
-  await proxy.addRoute("/q", queried.target);
-  await proxy.addRoute("/b/c", deep.target);
-  return proxy;
-}
 
 const [plain, noPrepend, noPrefix, neither] = await Promise.all([
   proxyWith([]),
@@ -30,8 +28,8 @@ const [plain, noPrepend, noPrefix, neither] = await Promise.all([
   proxyWith(["--no-prepend-path", "--no-include-prefix"]),
 ]);
 
-const echo = async (proxy: ProxyUnderTest, path: string) => {
-  const answer = await httpRequestTo(proxy.url + path);
+const echo = async (proxy: LoopbackProxy, path: string) => {
+  const answer = await webRequest(proxy.url + path);
   if (answer.status !== 200) throw new Error(`${path} answered ${answer.status}: ${answer.body}`);
   return json<EchoReply>(answer);
 };
@@ -46,10 +44,10 @@ t.test("19: basic HTTP request reaches the / backend", async (t) => {
 t.test("21: keep-alive proxy request answers connection: keep-alive", async (t) => {
   const agent = new Agent({ keepAlive: true });
   t.teardown(() => agent.destroy());
-  const answer = await httpRequestTo(`${plain.url}/`, { agent });
+  const answer = await webRequest(`${plain.url}/`, { agent });
   t.equal(answer.status, 200);
   t.equal(answer.headers.connection, "keep-alive");
-  const second = await httpRequestTo(`${plain.url}/again`, { agent });
+  const second = await webRequest(`${plain.url}/again`, { agent });
   t.equal(json<EchoReply>(second).url, "/again", "the kept-alive connection serves a second request");
 });
 
@@ -107,7 +105,7 @@ t.test("32: --no-include-prefix with --no-prepend-path", async (t) => {
 });
 
 t.test("41: health check", async (t) => {
-  const answer = await httpRequestTo(`${plain.url}/_chp_healthz`);
+  const answer = await webRequest(`${plain.url}/_chp_healthz`);
   t.equal(answer.status, 200);
   t.match(answer.headers["content-type"], /^application\/json/);
   t.same(json(answer), { status: "OK" });
@@ -154,14 +152,14 @@ t.test("§6.3 #3: Object.prototype names route to the default target, not 500", 
     "/bar/toString",
     "/hasOwnProperty",
   ]) {
-    const answer = await httpRequestTo(plain.url + path);
+    const answer = await webRequest(plain.url + path);
     t.equal(answer.status, 200, path);
     t.equal(json<EchoReply>(answer).path, path.startsWith("/bar/") ? "/bar" : "/", path);
   }
 });
 
 t.test("request bodies and methods pass through", async (t) => {
-  const answer = await httpRequestTo(`${plain.url}/bar/upload`, {
+  const answer = await webRequest(`${plain.url}/bar/upload`, {
     method: "PUT",
     headers: { "content-type": "application/octet-stream" },
     body: Buffer.alloc(256 * 1024, 7),

@@ -3,15 +3,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
 import { startEchoBackend, type EchoReply } from "../support/echo-backend.js";
-import {
-  dataDirArgs,
-  httpRequestTo,
-  json,
-  sleep,
-  startBinary,
-  startProxyUnderTest,
-  tempDir,
-} from "./harness.js";
+import { tempDir } from "../support/temp-dir.js";
+import { sleep } from "../support/wait.js";
+import { json, webRequest } from "../support/web-client.js";
+import { dataDirArgs, startBinary, startProxyUnderTest } from "./harness.js";
 
 // --storage-backend (chp-compat-spec §3.14; §5.3 items 30, 31).
 
@@ -50,14 +45,14 @@ t.test("31: a user-defined backend (absolute path) holds the routes", async (t) 
   t.equal(table["/user/a"]?.target, echo.target, "the route went into the plug-in store");
   t.equal(table["/user/a"]?.user, "a");
 
-  const answer = await httpRequestTo(`${proxy.url}/user/a/lab`);
+  const answer = await webRequest(`${proxy.url}/user/a/lab`);
   t.equal(answer.status, 200, "lookups go through the store's getTarget");
   t.equal(json<EchoReply>(answer).url, "/user/a/lab");
-  t.equal((await httpRequestTo(`${proxy.url}/user/b`)).status, 404);
+  t.equal((await webRequest(`${proxy.url}/user/b`)).status, 404);
 
   const added = await proxy.lastActivity("/user/a");
   await sleep(1100);
-  await httpRequestTo(`${proxy.url}/user/a/again`);
+  await webRequest(`${proxy.url}/user/a/again`);
   t.ok((await proxy.lastActivity("/user/a")) > added, "activity is written through update()");
   t.ok(
     Object.keys(json<Record<string, unknown>>(await proxy.api("GET", "?inactive_since=2100-01-01"))).includes(

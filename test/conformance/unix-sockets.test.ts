@@ -7,18 +7,11 @@ import {
   type EchoMessage,
   type EchoReply,
 } from "../support/echo-backend.js";
-import {
-  dataDirArgs,
-  httpRequestTo,
-  json,
-  openWebSocket,
-  sleep,
-  startBinary,
-  startProxyUnderTest,
-  tempDir,
-  TOKEN,
-  type Teardown,
-} from "./harness.js";
+import { type Teardown, tempDir } from "../support/temp-dir.js";
+import { sleep } from "../support/wait.js";
+import { json, webRequest } from "../support/web-client.js";
+import { openWebSocket } from "../support/websocket-client.js";
+import { dataDirArgs, startBinary, startProxyUnderTest, TOKEN } from "./harness.js";
 
 // UNIX sockets (chp-compat-spec §3.12; §5.3 items 43–46; §6.3 #14): listening on them, proxying to them, and
 // the socket files' lifecycle.
@@ -58,7 +51,7 @@ function startOnSockets(t: Teardown) {
 const onSockets = startOnSockets(t);
 await onSockets.waitFor(/Proxy API at/);
 const api = (method: string, path: string, body?: unknown) =>
-  httpRequestTo(`http://localhost/api/routes${path}`, {
+  webRequest(`http://localhost/api/routes${path}`, {
     socketPath: paths.api,
     method,
     headers: auth,
@@ -75,7 +68,7 @@ t.test("44: a route can target a UNIX socket (http+unix://)", async (t) => {
   const proxy = await startProxyUnderTest(t, []);
   await proxy.addRoute("/unix", overSocket.target);
   t.match(overSocket.target, /^http\+unix:\/\/%2F/);
-  const answer = await httpRequestTo(`${proxy.url}/unix/x?y=1`);
+  const answer = await webRequest(`${proxy.url}/unix/x?y=1`);
   t.equal(answer.status, 200);
   const reply = json<EchoReply>(answer);
   t.equal(reply.path, "/unix");
@@ -87,7 +80,7 @@ t.test("44: a route can target a UNIX socket (http+unix://)", async (t) => {
 
 t.test("43: --error-target may be a UNIX socket", async (t) => {
   const proxy = await startProxyUnderTest(t, ["--error-target", errorServer.target]);
-  const answer = await httpRequestTo(`${proxy.url}/foo/bar`);
+  const answer = await webRequest(`${proxy.url}/foo/bar`);
   t.equal(answer.status, 404);
   t.match(answer.headers["content-type"], /^text\/plain/);
   t.equal(answer.body, "/foo/bar");
@@ -96,11 +89,11 @@ t.test("43: --error-target may be a UNIX socket", async (t) => {
 t.test("45: HTTP over the proxy's UNIX socket; API and metrics on theirs", async (t) => {
   const before = await lastActivity("/");
   await sleep(1100);
-  const answer = await httpRequestTo("http://localhost/some/path", { socketPath: paths.proxy });
+  const answer = await webRequest("http://localhost/some/path", { socketPath: paths.proxy });
   t.equal(answer.status, 200);
   t.equal(json<EchoReply>(answer).url, "/some/path");
   t.ok((await lastActivity("/")) > before, "last_activity updated");
-  const metrics = await httpRequestTo("http://localhost/metrics", { socketPath: paths.metrics });
+  const metrics = await webRequest("http://localhost/metrics", { socketPath: paths.metrics });
   t.equal(metrics.status, 200);
   t.match(metrics.body, /^requests_web \d+$/m);
 });
@@ -135,7 +128,7 @@ t.test("§6.3 #14: socket files are removed on exit, and a stale one is replaced
     201,
     "the restarted proxy serves its API",
   );
-  const answer = await httpRequestTo("http://localhost/again", { socketPath: paths.proxy });
+  const answer = await webRequest("http://localhost/again", { socketPath: paths.proxy });
   t.equal(json<EchoReply>(answer).url, "/again", "and proxies over the replaced socket");
   await restarted.stop();
 });

@@ -1,47 +1,43 @@
+import { readFileSync } from "node:fs";
 import t from "tap";
-import { createTestPki, startEchoBackend, type EchoReply } from "../support/echo-backend.js";
-import { httpRequestTo, json, openWebSocket, startProxyUnderTest, type ProxyUnderTest } from "./harness.js";
+import { CertificateAuthority } from "../support/certificates.js";
+import { startEchoBackend, type EchoReply } from "../support/echo-backend.js";
+import type { LoopbackProxy } from "../support/loopback-proxy.js";
+import { tempDir } from "../support/temp-dir.js";
+import { json, webRequest } from "../support/web-client.js";
+import { openWebSocket } from "../support/websocket-client.js";
+import { startProxyUnderTest } from "./harness.js";
 
 // HTTPS upstreams (chp-compat-spec §3.11; §5.3 item 42 "internal ssl"; §6.3 #5 --insecure honoured).
 
-const pki = createTestPki();
-t.teardown(() => pki.remove());
+const ca = CertificateAuthority.root(tempDir(t), "upstream-ca");
+const server = ca.server("server");
+const client = ca.client("proxy-client");
+const serverTls = { key: readFileSync(server.key, "utf8"), cert: readFileSync(server.cert, "utf8") };
 // JupyterHub's internal_ssl: the single-user server verifies the proxy's client certificate.
 const mutual = await startEchoBackend({
   path: "/backend",
-  tls: { key: pki.serverKey, cert: pki.serverCert, ca: pki.caCert, requestCert: true },
+  tls: { ...serverTls, ca: ca.pem, requestCert: true },
 });
 // A server whose certificate the proxy cannot verify unless told the CA (as with a self-signed one).
-const untrusted = await startEchoBackend({
-  path: "/untrusted",
-  tls: { key: pki.serverKey, cert: pki.serverCert },
-});
+const untrusted = await startEchoBackend({ path: "/untrusted", tls: serverTls });
 t.teardown(() => mutual.close());
 t.teardown(() => untrusted.close());
 
-const { files } = pki;
-const [withIdentity, caOnly, defaults, insecure] = await Promise.all([
-  startProxyUnderTest(t, [
-    "--client-ssl-key",
-    files.clientKey,
-    "--client-ssl-cert",
-    files.clientCert,
-    "--client-ssl-ca",
-    files.caCert,
-  ]),
-  startProxyUnderTest(t, ["--client-ssl-ca", files.caCert]),
-  startProxyUnderTest(t, []),
-  startProxyUnderTest(t, ["--insecure"]),
-]);
-for (const proxy of [withIdentity, caOnly, defaults, insecure]) {
-  await proxy.addRoute("/backend", mutual.target);
-  await proxy.addRoute("/untrusted", untrusted.target);
-}
+const routes = { "/backend": mutual.target, "/untrusted": untrusted.target };
+const [withIdentity, caOnly, defaults, insecure] = await Promise.all(
+  [
+    ["--client-ssl-key", client.key, "--client-ssl-cert", client.cert, "--client-ssl-ca", ca.cert],
+    ["--client-ssl-ca", ca.cert],
+    [],
+    ["--insecure"],
+  ].map((args) => startProxyUnderTest(t, args, { routes })),
+);
 
-const status = async (proxy: ProxyUnderTest, path: string) => (await httpRequestTo(proxy.url + path)).status;
+const status = async (proxy: LoopbackProxy, path: string) => (await webRequest(proxy.url + path)).status;
 
 t.test("42: --client-ssl-key/-cert/-ca reach a backend that requires a client certificate", async (t) => {
-  const answer = await httpRequestTo(`${withIdentity.url}/backend/urlpath/`);
+  const answer = await webRequest(`${withIdentity.url}/backend/urlpath/`);
   t.equal(answer.status, 200);
   const reply = json<EchoReply>(answer);
   t.equal(reply.url, "/backend/urlpath/");
@@ -61,7 +57,7 @@ t.test("an unverifiable upstream certificate is refused by default (503)", async
 });
 
 t.test("§6.3 #5: --insecure accepts an unverifiable upstream certificate", async (t) => {
-  const answer = await httpRequestTo(`${insecure.url}/untrusted/x`);
+  const answer = await webRequest(`${insecure.url}/untrusted/x`);
   t.equal(answer.status, 200);
   t.equal(json<EchoReply>(answer).url, "/untrusted/x");
   const client = await openWebSocket(t, `ws://127.0.0.1:${insecure.port}/untrusted/ws`);

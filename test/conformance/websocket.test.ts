@@ -4,7 +4,10 @@ import t from "tap";
 import { WebSocket } from "ws";
 import { startEchoBackend, type EchoMessage } from "../support/echo-backend.js";
 import { freePort } from "../support/ports.js";
-import { openWebSocket, rawExchange, sleep, startProxyUnderTest } from "./harness.js";
+import { rawExchange } from "../support/raw-exchange.js";
+import { waitUntil } from "../support/wait.js";
+import { openWebSocket } from "../support/websocket-client.js";
+import { startProxyUnderTest } from "./harness.js";
 
 // WebSocket proxying (chp-compat-spec §3.8, §3.6 WebSocket errors; §5.3 items 20, 34; §6.3 #4).
 
@@ -72,7 +75,7 @@ t.test("closing either side closes the other", async (t) => {
   t.equal(await client.next(), "connected");
   t.equal(backend.openWebSockets(), 1);
   await client.close();
-  for (let i = 0; i < 50 && backend.openWebSockets() > 0; i++) await sleep(20);
+  await waitUntil(() => backend.openWebSockets() === 0, "the backend's side to close", 1000, 20);
   t.equal(backend.openWebSockets(), 0, "the backend's side closed after the client's");
 
   const second = await openWebSocket(t, `${wsUrl}/closing`);

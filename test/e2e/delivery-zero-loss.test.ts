@@ -1,13 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
-import { freePort } from "../support/ports.js";
-import { startProxy, type RunningProcess } from "../support/proxy-process.js";
 import { openKernelThrough, startJupyterServer } from "../support/jupyter-server.js";
 import type { KernelChannel } from "../support/hub-browser.js";
+import { startLoopbackProxy } from "../support/loopback-proxy.js";
 import { MoodleStandIn } from "../support/moodle-stand-in.js";
+import { sleep, waitUntil } from "../support/wait.js";
 
 /**
  * Zero loss through the real binary with a real Jupyter server and kernel: Moodle refusing connections, then
@@ -16,54 +12,21 @@ import { MoodleStandIn } from "../support/moodle-stand-in.js";
 const MOODLE_TOKEN = "fedcba9876543210fedcba9876543210";
 const API_TOKEN = "api-secret";
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 30000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 t.test("no record is lost", async (t) => {
   const moodle = await MoodleStandIn.start({ tokens: [MOODLE_TOKEN], lti: { 13: 7 } });
   const jupyter = await startJupyterServer();
-  const dir = mkdtempSync(join(tmpdir(), "ltictr-zero-loss-"));
-  const port = await freePort();
-  const apiPort = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  let proxy: RunningProcess | undefined;
   t.teardown(async () => {
-    await proxy?.stop();
     await jupyter.stop();
     await moodle.close();
-    rmSync(dir, { recursive: true, force: true });
   });
-
-  const startOurProxy = async () => {
-    proxy = startProxy(
-      [
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--api-port",
-        String(apiPort),
-        "--data-dir",
-        dir,
-        "--moodle-allow",
-        moodle.origin,
-      ],
-      { CONFIGPROXY_AUTH_TOKEN: API_TOKEN },
-    );
-    await proxy.waitFor(/Proxy API at/);
-    const added = await fetch(`http://127.0.0.1:${apiPort}/api/routes/`, {
-      method: "POST",
-      headers: { authorization: `token ${API_TOKEN}` },
-      body: JSON.stringify({ target: jupyter.url, user: "carol" }),
-    });
+  // The data dir (and its spool) outlives the SIGKILLed process: the restart on the same ports delivers from it.
+  const proxy = await startLoopbackProxy(t, ["--moodle-allow", moodle.origin], { token: API_TOKEN });
+  const base = proxy.url;
+  const addRoute = async () => {
+    const added = await proxy.api("POST", "/", { target: jupyter.url, user: "carol" });
     t.equal(added.status, 201, "route to the Jupyter server");
   };
-  await startOurProxy();
+  await addRoute();
 
   const launch = await fetch(`${base}/lti/launch`, {
     method: "POST",
@@ -103,19 +66,21 @@ t.test("no record is lost", async (t) => {
   await runCells(channel, 6);
   t.equal(moodle.processed.length, 0, "nothing reached Moodle while it was down or failing");
   await moodle.setMode("up");
-  await waitFor(() => moodle.processed.length >= expected(1), "delivery after the outage");
+  await waitUntil(() => moodle.processed.length >= expected(1), "delivery after the outage", 30000);
   t.equal(moodle.processed.length, expected(1), "every record arrived once after the outage");
 
   await moodle.setMode("down");
   await runCells(channel, 5);
   await channel.close();
-  proxy?.child.kill("SIGKILL");
-  await proxy?.exited();
-  await startOurProxy();
+  proxy.process.child.kill("SIGKILL");
+  await proxy.process.exited();
+  await proxy.restart();
+  await addRoute();
   await moodle.setMode("up");
-  await waitFor(
+  await waitUntil(
     () => moodle.processed.length >= expected(1),
     "delivery of the spool after SIGKILL and restart",
+    30000,
   );
   await sleep(300);
   t.equal(
@@ -133,7 +98,7 @@ t.test("no record is lost", async (t) => {
     deliveredDuringRun < 21,
     `the kernel ran 10 cells while Moodle (200 ms a call) had taken only ${deliveredDuringRun} of 21 records`,
   );
-  await waitFor(() => moodle.processed.length >= expected(2), "slow delivery to finish", 60000);
+  await waitUntil(() => moodle.processed.length >= expected(2), "slow delivery to finish", 60000);
   t.equal(moodle.processed.length, expected(2), "all records of the slow phase arrived");
   t.ok(
     moodle.serverData.every((row) => !String(row.status).endsWith("/nc")),

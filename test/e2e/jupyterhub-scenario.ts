@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { TAP } from "tap";
 import { HubBrowser } from "../support/hub-browser.js";
 import { e2eProxyCommand, startJupyterHub, type Hub, type ProxyMode } from "../support/jupyterhub.js";
+import { sleep } from "../support/wait.js";
 
 const USER = "e2e-student";
 const USER_ROUTE = `/user/${USER}`;

@@ -1,12 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
 import { PROXY_BIN } from "../support/proxy-process.js";
 import { HubBrowser, type KernelChannel } from "../support/hub-browser.js";
 import { startJupyterHub } from "../support/jupyterhub.js";
 import { MoodleStandIn, countsPerCodenum, countsPerUser } from "../support/moodle-stand-in.js";
+import { tempDir } from "../support/temp-dir.js";
+import { sleep, waitUntil } from "../support/wait.js";
 
 /**
  * The ltictr role end to end: JupyterHub 3.0, real single-user servers and IPython kernels behind the proxy, an
@@ -39,21 +39,13 @@ interface Cell {
   code: string;
 }
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
 t.test("LTI launch → kernel traffic → Moodle charts", async (t) => {
   const moodle = await MoodleStandIn.start({
     tokens: [MOODLE_TOKEN],
     pathPrefix: "/moodle",
     lti: { [LTI_ID]: COURSE },
   });
-  const dir = mkdtempSync(join(tmpdir(), "ltictr-e2e-"));
+  const dir = tempDir(t, "ltictr-e2e-");
   const recordsFile = join(dir, "records.jsonl");
   const hub = await startJupyterHub({
     mode: "external-proxy",
@@ -77,7 +69,6 @@ t.test("LTI launch → kernel traffic → Moodle charts", async (t) => {
     await hub.stop();
     await moodle.close();
     if (!t.passing()) console.error(hub.logs().slice(-20000));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function student(name: string): Promise<{ browser: HubBrowser; channel: KernelChannel }> {
@@ -142,7 +133,7 @@ t.test("LTI launch → kernel traffic → Moodle charts", async (t) => {
   );
 
   // 2 ltictr + 8 client + 8 server records.
-  await waitFor(() => moodle.processed.length >= 18, "18 records at the Moodle stand-in");
+  await waitUntil(() => moodle.processed.length >= 18, "18 records at the Moodle stand-in");
   await sleep(500);
 
   const records = readFileSync(recordsFile, "utf8")

@@ -1,13 +1,18 @@
 import { randomUUID, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import { stripVTControlCharacters } from "node:util";
 import t, { type Test } from "tap";
 import WebSocket from "ws";
-import { CertificateAuthority, type ServerCertificate } from "../support/certificates.js";
+import { CertificateAuthority, type IssuedCertificate } from "../support/certificates.js";
+import { CHP_METRIC_TYPES } from "../support/chp-metrics.js";
 import { startFakeKernelServer, type FakeKernelServer } from "../support/fake-kernel.js";
 import { KernelChannel } from "../support/hub-browser.js";
-import { startLoopbackProxy, type LoopbackProxy } from "../support/loopback-proxy.js";
+import {
+  sslArgs,
+  startLoopbackProxy,
+  type LoopbackProxy,
+  type LoopbackProxyOptions,
+} from "../support/loopback-proxy.js";
 import { MoodleStandIn } from "../support/moodle-stand-in.js";
 import { freePort } from "../support/ports.js";
 import {
@@ -16,7 +21,8 @@ import {
   sampleValue,
   type MetricFamily,
 } from "../support/prometheus-text.js";
-import { webRequest, type WebRequest } from "../support/web-client.js";
+import { waitUntil } from "../support/wait.js";
+import { webRequest } from "../support/web-client.js";
 
 /**
  * What an operator sees of the running binary: Prometheus metrics (CHP's names and ltictr_*), and logs in text
@@ -31,9 +37,24 @@ async function fakeKernel(t: Test): Promise<FakeKernelServer> {
   return kernel;
 }
 
-function tlsServer(dir: string): { ca: CertificateAuthority; server: ServerCertificate } {
+function tlsServer(dir: string): { ca: CertificateAuthority; server: IssuedCertificate } {
   const ca = CertificateAuthority.root(dir, "test-ca");
   return { ca, server: ca.server("server") };
+}
+
+/** The binary serving HTTPS with `server`, routing everything to `target`, ready once the route is added. */
+function startTlsProxy(
+  t: Test,
+  server: IssuedCertificate,
+  target: string,
+  args: string[],
+  options: LoopbackProxyOptions = {},
+): Promise<LoopbackProxy> {
+  return startLoopbackProxy(t, [...sslArgs(server), "--default-target", target, ...args], {
+    token: API_TOKEN,
+    ready: /Route added \//,
+    ...options,
+  });
 }
 
 async function scrape(
@@ -53,13 +74,9 @@ async function scrapeUntil(
   check: (families: Map<string, MetricFamily>) => boolean,
   what: string,
 ): Promise<Map<string, MetricFamily>> {
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    const { families } = await scrape(metricsPort);
-    if (check(families)) return families;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+  let families = new Map<string, MetricFamily>();
+  await waitUntil(async () => check((families = (await scrape(metricsPort)).families)), what, 15000);
+  return families;
 }
 
 /** Opens a kernel channels socket through the proxy, as JupyterLab does. */
@@ -79,18 +96,6 @@ async function openKernel(
   });
   return new KernelChannel(socket, sessionId);
 }
-
-const CHP_METRICS: Record<string, string> = {
-  api_route_get: "counter",
-  api_route_add: "counter",
-  api_route_delete: "counter",
-  find_target_for_req: "summary",
-  last_activity_updating: "summary",
-  requests_ws: "counter",
-  requests_web: "counter",
-  requests_proxy: "counter",
-  requests_api: "counter",
-};
 
 const LTICTR_METRICS: Record<string, string> = {
   ltictr_active_websockets: "gauge",
@@ -133,29 +138,18 @@ t.test("--metrics-port: Prometheus text with CHP's and ltictr's metrics, moving 
   const dir = t.testdir();
   const { ca, server } = tlsServer(dir);
   const metricsPort = await freePort();
-  const proxy = await startLoopbackProxy(
+  const proxy = await startTlsProxy(
     t,
-    [
-      "--ssl-cert",
-      server.cert,
-      "--ssl-key",
-      server.key,
-      "--default-target",
-      kernel.url,
-      "--metrics-ip",
-      "127.0.0.1",
-      "--metrics-port",
-      String(metricsPort),
-      "--data-dir",
-      `${dir}/state`,
-    ],
-    { env: { CONFIGPROXY_AUTH_TOKEN: API_TOKEN }, ready: /Route added \// },
+    server,
+    kernel.url,
+    ["--metrics-ip", "127.0.0.1", "--metrics-port", String(metricsPort)],
+    { dataDir: `${dir}/state` },
   );
   t.match(proxy.process.stdout(), `Serve metrics at http://127.0.0.1:${metricsPort}/metrics`, "metrics line");
 
   const first = await scrape(metricsPort);
   t.match(first.contentType, /^text\/plain; version=0\.0\.4/, "Prometheus text content type");
-  for (const [name, type] of Object.entries({ ...CHP_METRICS, ...LTICTR_METRICS })) {
+  for (const [name, type] of Object.entries({ ...CHP_METRIC_TYPES, ...LTICTR_METRICS })) {
     t.equal(first.families.get(name)?.type, type, `${name} is a ${type}`);
     t.ok(first.families.get(name)?.help, `${name} has HELP`);
   }
@@ -172,25 +166,15 @@ t.test("--metrics-port: Prometheus text with CHP's and ltictr's metrics, moving 
   for (const path of ["/user/alice/lab", "/user/alice/api/contents?x=1", "/hub/home"]) {
     t.equal((await webRequest(`${base}${path}`, { ca: ca.pem })).status, 200, `GET ${path}`);
   }
-  const api = (path: string, options: WebRequest = {}) =>
-    webRequest(`${proxy.apiUrl}${path}`, {
-      ...options,
-      headers: { authorization: `token ${API_TOKEN}`, ...options.headers },
-    });
-  t.equal((await api("/api/routes")).status, 200, "API list");
-  t.equal((await api("/api/routes")).status, 200, "API list again");
+  t.equal((await proxy.api("GET", "")).status, 200, "API list");
+  t.equal((await proxy.api("GET", "")).status, 200, "API list again");
   t.equal(
-    (await api("/api/routes", { headers: { authorization: "token wrong" } })).status,
+    (await proxy.api("GET", "", undefined, { authorization: "token wrong" })).status,
     403,
     "API refused",
   );
-  t.equal(
-    (await api("/api/routes/user/bob", { method: "POST", body: JSON.stringify({ target: kernel.url }) }))
-      .status,
-    201,
-    "route added",
-  );
-  t.equal((await api("/api/routes/user/bob", { method: "DELETE" })).status, 204, "route deleted");
+  t.equal((await proxy.api("POST", "/user/bob", { target: kernel.url })).status, 201, "route added");
+  t.equal((await proxy.api("DELETE", "/user/bob")).status, 204, "route deleted");
 
   const afterWeb = await scrape(metricsPort);
   const delta = (name: string, labels?: Record<string, string>) =>
@@ -240,7 +224,7 @@ async function someTraffic(proxy: LoopbackProxy, ca: string): Promise<void> {
   const base = `https://127.0.0.1:${proxy.port}`;
   await webRequest(`${base}/user/alice/tree?page=2`, { ca });
   await webRequest(`${base}/user/alice/api/contents`, { ca, method: "POST", body: "{}" });
-  await webRequest(`${proxy.apiUrl}/api/routes`, { headers: { authorization: `token ${API_TOKEN}` } });
+  await proxy.api("GET", "");
   const channel = await openKernel(proxy, ca);
   await channel.execute("x = 1");
   await channel.execute("raise");
@@ -251,24 +235,12 @@ t.test("--log-format json: every line is a JSON object with level, time and msg"
   const kernel = await fakeKernel(t);
   const dir = t.testdir();
   const { ca, server } = tlsServer(dir);
-  const proxy = await startLoopbackProxy(
+  const proxy = await startTlsProxy(
     t,
-    [
-      "--log-format",
-      "json",
-      "--log-level",
-      "debug",
-      "--access-log",
-      "--ssl-cert",
-      server.cert,
-      "--ssl-key",
-      server.key,
-      "--default-target",
-      kernel.url,
-      "--data-dir",
-      `${dir}/state`,
-    ],
-    { env: { CONFIGPROXY_AUTH_TOKEN: API_TOKEN }, ready: /Route added \// },
+    server,
+    kernel.url,
+    ["--log-format", "json", "--log-level", "debug", "--access-log"],
+    { dataDir: `${dir}/state` },
   );
   await someTraffic(proxy, ca.pem);
   t.equal(await proxy.process.stop(), 2, "stopped with SIGTERM");
@@ -305,17 +277,8 @@ t.test("text logs have CHP's shape; --access-log adds one line per request witho
   const kernel = await fakeKernel(t);
   const dir = t.testdir();
   const { ca, server } = tlsServer(dir);
-  const args = [
-    "--ssl-cert",
-    server.cert,
-    "--ssl-key",
-    server.key,
-    "--default-target",
-    kernel.url,
-    "--data-dir",
-    `${dir}/state`,
-  ];
-  const options = { env: { CONFIGPROXY_AUTH_TOKEN: API_TOKEN }, ready: /Route added \// };
+  // Both runs share one data dir, as one installation restarted with another flag.
+  const start = (args: string[]) => startTlsProxy(t, server, kernel.url, args, { dataDir: `${dir}/state` });
   const requests = async (proxy: LoopbackProxy) => {
     const base = `https://127.0.0.1:${proxy.port}`;
     await webRequest(`${base}/logged/one?next=%2Fhub&q=hidden-query-value`, { ca: ca.pem });
@@ -323,7 +286,7 @@ t.test("text logs have CHP's shape; --access-log adds one line per request witho
     await webRequest(`${base}/logged/slow?delay=50`, { ca: ca.pem, method: "DELETE" });
   };
 
-  const quiet = await startLoopbackProxy(t, args, options);
+  const quiet = await start([]);
   await requests(quiet);
   await someTraffic(quiet, ca.pem);
   t.equal(await quiet.process.stop(), 2, "stopped with SIGTERM");
@@ -343,7 +306,7 @@ t.test("text logs have CHP's shape; --access-log adds one line per request witho
     "no access log without --access-log",
   );
 
-  const logging = await startLoopbackProxy(t, [...args, "--access-log"], options);
+  const logging = await start(["--access-log"]);
   await requests(logging);
   t.equal(await logging.process.stop(), 2, "stopped with SIGTERM");
   const output = stripVTControlCharacters(logging.process.stdout());
@@ -376,22 +339,16 @@ t.test("no secret reaches the logs, even at --log-level debug", async (t) => {
   const { ca, server } = tlsServer(dir);
   for (const format of ["text", "json"]) {
     await t.test(`--log-format ${format}`, async (t) => {
-      const proxy = await startLoopbackProxy(
+      const proxy = await startTlsProxy(
         t,
+        server,
+        kernel.url,
         [
           "--log-format",
           format,
           "--log-level",
           "debug",
           "--access-log",
-          "--ssl-cert",
-          server.cert,
-          "--ssl-key",
-          server.key,
-          "--default-target",
-          kernel.url,
-          "--data-dir",
-          `${dir}/state-${format}`,
           "--moodle-url",
           `${moodle.origin}/unreachable-moodle`,
           "--moodle-token-file",
@@ -401,35 +358,25 @@ t.test("no secret reaches the logs, even at --log-level debug", async (t) => {
           "--delivery-batch-age",
           "0",
         ],
-        { env: { CONFIGPROXY_AUTH_TOKEN: secrets.apiToken }, ready: /Route added \// },
+        { token: secrets.apiToken, dataDir: `${dir}/state-${format}` },
       );
       const base = `https://127.0.0.1:${proxy.port}`;
       const userHeaders = {
         authorization: `token ${secrets.apiToken}`,
         cookie: `session=${secrets.cookie}; _xsrf=abc`,
       };
-      const api = (path: string, token: string, options: WebRequest = {}) =>
-        webRequest(`${proxy.apiUrl}${path}`, { ...options, headers: { authorization: `token ${token}` } });
+      const wrongToken = { authorization: `token ${secrets.wrongApiToken}` };
 
-      t.equal((await api("/api/routes", secrets.apiToken)).status, 200, "API with the token");
-      t.equal((await api("/api/routes", secrets.wrongApiToken)).status, 403, "API with a wrong token");
+      t.equal((await proxy.api("GET", "")).status, 200, "API with the token");
+      t.equal((await proxy.api("GET", "", undefined, wrongToken)).status, 403, "API with a wrong token");
       t.equal(
-        (await api(`/api/routes?token=${secrets.queryToken}`, secrets.wrongApiToken)).status,
+        (await proxy.api("GET", `?token=${secrets.queryToken}`, undefined, wrongToken)).status,
         403,
         "API with a wrong token and a token in the query",
       );
       // Nothing listens on a free port: connections to it are refused.
       const dead = `http://127.0.0.1:${await freePort()}`;
-      t.equal(
-        (
-          await api("/api/routes/dead", secrets.apiToken, {
-            method: "POST",
-            body: JSON.stringify({ target: dead }),
-          })
-        ).status,
-        201,
-        "a route to a dead upstream",
-      );
+      t.equal((await proxy.api("POST", "/dead", { target: dead })).status, 201, "a route to a dead upstream");
       const proxied = await webRequest(`${base}/user/alice/api/contents?token=${secrets.queryToken}`, {
         ca: ca.pem,
         headers: userHeaders,
@@ -504,11 +451,3 @@ t.test("no secret reaches the logs, even at --log-level debug", async (t) => {
     });
   }
 });
-
-async function waitUntil(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}

@@ -2,10 +2,9 @@ import { createServer, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
 import { once } from "node:events";
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import t from "tap";
-import { freePort } from "../support/ports.js";
-import { startProxy } from "../support/proxy-process.js";
+import { startLoopbackProxy } from "../support/loopback-proxy.js";
+import { waitUntil } from "../support/wait.js";
 import {
   encodeFrame,
   OP_BINARY,
@@ -114,31 +113,20 @@ async function writeInChunks(socket: Socket, stream: Buffer, random: () => numbe
 }
 
 async function receiveExactly(read: () => Buffer, length: number): Promise<Buffer> {
-  const deadline = Date.now() + 20000;
-  while (read().length < length && Date.now() < deadline) await sleep(20);
+  await waitUntil(() => read().length >= length, `${length} bytes`, 20000, 20);
   return read();
 }
 
 t.test("relayed bytes are never changed, whatever they are", async (t) => {
   const backend = await rawBackend();
-  const port = await freePort();
-  const apiPort = await freePort();
-  const proxy = startProxy([
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--api-port",
-    String(apiPort),
-    "--default-target",
-    `http://127.0.0.1:${backend.port}`,
-  ]);
-  t.teardown(async () => {
-    await proxy.stop();
+  t.teardown(() => {
     backend.server.closeAllConnections();
     backend.server.close();
   });
-  await proxy.waitFor(/Route added \//);
+  const proxy = await startLoopbackProxy(t, ["--default-target", `http://127.0.0.1:${backend.port}`], {
+    ready: /Route added \//,
+  });
+  const { port } = proxy;
 
   for (let round = 0; round < 10; round++) {
     const random = seededRandom(1000 + round);
@@ -177,6 +165,10 @@ t.test("relayed bytes are never changed, whatever they are", async (t) => {
   }
   const health = await fetch(`http://127.0.0.1:${port}/_chp_healthz`);
   t.equal(health.status, 200, "the proxy still serves");
-  t.equal(proxy.child.exitCode, null, "the proxy process is alive");
-  t.notMatch(proxy.stdout() + proxy.stderr(), /Uncaught|Unhandled/, "no uncaught error was logged");
+  t.equal(proxy.process.child.exitCode, null, "the proxy process is alive");
+  t.notMatch(
+    proxy.process.stdout() + proxy.process.stderr(),
+    /Uncaught|Unhandled/,
+    "no uncaught error was logged",
+  );
 });

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import t, { type Test } from "tap";
 import WebSocket from "ws";
-import { CertificateAuthority, fingerprintOfFile, type ServerCertificate } from "../support/certificates.js";
+import { CertificateAuthority, fingerprintOfFile, type IssuedCertificate } from "../support/certificates.js";
 import {
   startEchoBackend,
   type EchoBackend,
@@ -19,9 +19,9 @@ import {
   type EchoReply,
 } from "../support/echo-backend.js";
 import { freePort } from "../support/ports.js";
-import { startLoopbackProxy } from "../support/loopback-proxy.js";
+import { sslArgs, startLoopbackProxy } from "../support/loopback-proxy.js";
 import { webRequest } from "../support/web-client.js";
-import { fingerprintOf, openTls } from "../unit/tls/tls-client.js";
+import { fingerprintOf, openTls } from "../support/tls-client.js";
 
 /**
  * HTTPS through the real binary: a generated certificate, given certificate files and chains, certificates
@@ -82,9 +82,9 @@ t.test("--ssl-self-signed: a generated CA and certificate in the data dir", asyn
   const backend = await echoBackend(t);
   const dir = t.testdir();
   const dataDir = join(dir, "state");
-  const start = () =>
-    startLoopbackProxy(t, ["--ssl-self-signed", "--data-dir", dataDir, "--default-target", backend.target]);
-  const proxy = await start();
+  const proxy = await startLoopbackProxy(t, ["--ssl-self-signed", "--default-target", backend.target], {
+    dataDir,
+  });
   const tls = join(dataDir, "tls");
   for (const file of ["ca.pem", "cert.pem", "key.pem"])
     t.ok(existsSync(join(tls, file)), `${file} written to <data-dir>/tls`);
@@ -120,10 +120,9 @@ t.test("--ssl-self-signed: a generated CA and certificate in the data dir", asyn
   t.equal(await wss.echo("hello"), "hello", "WebSockets work over wss:// with the generated certificate");
   wss.socket.terminate();
 
-  await proxy.process.stop();
-  const restarted = await start();
+  await proxy.restart();
   t.equal(
-    await presentedFingerprint(restarted.port, ca),
+    await presentedFingerprint(proxy.port, ca),
     trusted.peerFingerprint,
     "a restart keeps the certificate that clients already trust",
   );
@@ -137,43 +136,22 @@ t.test("--ssl-cert/--ssl-key, and --ssl-chain for an intermediate CA", async (t)
   const intermediate = root.intermediate("intermediate-ca");
   const leaf = intermediate.server("leaf");
 
-  const plain = await startLoopbackProxy(t, [
-    "--ssl-cert",
-    direct.cert,
-    "--ssl-key",
-    direct.key,
-    "--default-target",
-    backend.target,
-  ]);
+  const serving = (certificate: IssuedCertificate, extra: string[] = []) =>
+    startLoopbackProxy(t, [...sslArgs(certificate), ...extra, "--default-target", backend.target]);
+  const plain = await serving(direct);
   const response = await webRequest(`https://127.0.0.1:${plain.port}/a`, { ca: root.pem });
   t.equal(response.status, 200, "HTTPS with the given certificate");
   t.equal(response.peerFingerprint, direct.fingerprint256, "the given certificate is presented");
   t.equal((JSON.parse(response.body) as EchoReply).url, "/a", "proxied to the backend");
 
-  const withoutChain = await startLoopbackProxy(t, [
-    "--ssl-cert",
-    leaf.cert,
-    "--ssl-key",
-    leaf.key,
-    "--default-target",
-    backend.target,
-  ]);
+  const withoutChain = await serving(leaf);
   await t.rejects(
     webRequest(`https://127.0.0.1:${withoutChain.port}/`, { ca: root.pem }),
     { code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE" },
     "without the chain a client trusting only the root cannot verify the leaf",
   );
 
-  const chained = await startLoopbackProxy(t, [
-    "--ssl-cert",
-    leaf.cert,
-    "--ssl-key",
-    leaf.key,
-    "--ssl-chain",
-    intermediate.cert,
-    "--default-target",
-    backend.target,
-  ]);
+  const chained = await serving(leaf, ["--ssl-chain", intermediate.cert]);
   const viaChain = await webRequest(`https://127.0.0.1:${chained.port}/b`, { ca: root.pem });
   t.equal(viaChain.status, 200, "with --ssl-chain a client trusting only the root CA gets through");
   t.equal(viaChain.peerFingerprint, leaf.fingerprint256, "the leaf certificate is presented");
@@ -189,7 +167,7 @@ t.test("--ssl-cert/--ssl-key, and --ssl-chain for an intermediate CA", async (t)
 /** Certificates A and B from one CA, and a proxy serving A, with a WebSocket open through it. */
 async function swapSetup(
   t: Test,
-  layout: (dir: string, a: ServerCertificate, b: ServerCertificate) => { cert: string; key: string },
+  layout: (dir: string, a: IssuedCertificate, b: IssuedCertificate) => { cert: string; key: string },
 ) {
   const backend = await echoBackend(t);
   const dir = t.testdir();
@@ -197,14 +175,7 @@ async function swapSetup(
   const a = ca.server("cert-a");
   const b = ca.server("cert-b");
   const files = layout(dir, a, b);
-  const proxy = await startLoopbackProxy(t, [
-    "--ssl-cert",
-    files.cert,
-    "--ssl-key",
-    files.key,
-    "--default-target",
-    backend.target,
-  ]);
+  const proxy = await startLoopbackProxy(t, [...sslArgs(files), "--default-target", backend.target]);
   t.equal(await presentedFingerprint(proxy.port, ca.pem), a.fingerprint256, "certificate A served at start");
   const wss = await openWebSocket(`wss://127.0.0.1:${proxy.port}/live`, ca.pem);
   t.equal(await wss.echo("before"), "before", "WebSocket open through the proxy");
@@ -270,11 +241,22 @@ t.test("--redirect-port answers plain HTTP with a 301 to HTTPS", async (t) => {
   const backend = await echoBackend(t);
   const ca = CertificateAuthority.root(t.testdir(), "redirect-ca");
   const server = ca.server("server");
-  const tlsArgs = ["--ssl-cert", server.cert, "--ssl-key", server.key, "--default-target", backend.target];
+  const tlsArgs = [...sslArgs(server), "--default-target", backend.target];
   const ready = /Added HTTP to HTTPS redirection from \d+ to \d+/;
+  /** A proxy redirecting from a free port (`extra` e.g. `--redirect-to`); resolves with that port and the proxy. */
+  const redirecting = async (extra: string[] = []) => {
+    const redirectPort = await freePort();
+    const proxy = await startLoopbackProxy(
+      t,
+      [...tlsArgs, "--redirect-port", String(redirectPort), ...extra],
+      {
+        ready,
+      },
+    );
+    return { proxy, redirectPort };
+  };
 
-  const redirectPort = await freePort();
-  const proxy = await startLoopbackProxy(t, [...tlsArgs, "--redirect-port", String(redirectPort)], { ready });
+  const { proxy, redirectPort } = await redirecting();
   const toProxyPort = await webRequest(`http://127.0.0.1:${redirectPort}/hub/login?next=%2Fhub%2F`, {
     headers: { host: `hub.example.org:${redirectPort}` },
   });
@@ -285,28 +267,14 @@ t.test("--redirect-port answers plain HTTP with a 301 to HTTPS", async (t) => {
     "to the HTTPS port of the proxy, path and query kept",
   );
 
-  const redirectPort443 = await freePort();
-  await startLoopbackProxy(
-    t,
-    [...tlsArgs, "--redirect-port", String(redirectPort443), "--redirect-to", "443"],
-    {
-      ready,
-    },
-  );
+  const redirectPort443 = (await redirecting(["--redirect-to", "443"])).redirectPort;
   const to443 = await webRequest(`http://127.0.0.1:${redirectPort443}/user/alice/lab`, {
     headers: { host: "hub.example.org" },
   });
   t.equal(to443.status, 301, "301 with --redirect-to 443");
   t.equal(to443.headers.location, "https://hub.example.org/user/alice/lab", "port 443 left out of Location");
 
-  const redirectPort8443 = await freePort();
-  await startLoopbackProxy(
-    t,
-    [...tlsArgs, "--redirect-port", String(redirectPort8443), "--redirect-to", "8443"],
-    {
-      ready,
-    },
-  );
+  const redirectPort8443 = (await redirecting(["--redirect-to", "8443"])).redirectPort;
   const to8443 = await webRequest(`http://127.0.0.1:${redirectPort8443}/`, {
     headers: { host: "hub.example.org" },
   });

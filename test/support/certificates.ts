@@ -5,12 +5,14 @@ import { join } from "node:path";
 
 /**
  * Certificates for TLS tests of the binary, made with the openssl CLI (P-256 keys, a few milliseconds each): a root
- * CA, intermediate CAs below it, and server certificates for 127.0.0.1 and localhost. Everything is written as PEM
- * files into the folder given, because the proxy reads certificates from files.
+ * CA, intermediate CAs below it, server certificates for 127.0.0.1 and localhost, and client certificates. Everything
+ * is written as PEM files into the folder given, because the proxy reads certificates from files.
  */
 
-export interface ServerCertificate {
+export interface IssuedCertificate {
+  /** PEM file of the certificate. */
   cert: string;
+  /** PEM file of its private key. */
   key: string;
   /** As `TLSSocket.getPeerCertificate().fingerprint256` shows it. */
   fingerprint256: string;
@@ -76,7 +78,7 @@ export class CertificateAuthority {
   }
 
   /** A server certificate for 127.0.0.1 and localhost; `name` becomes its CN and file names. */
-  server(name: string): ServerCertificate {
+  server(name: string): IssuedCertificate {
     const key = this.issue(name, [
       "basicConstraints=critical,CA:FALSE",
       "keyUsage=critical,digitalSignature",
@@ -84,6 +86,21 @@ export class CertificateAuthority {
       "subjectAltName=IP:127.0.0.1,DNS:localhost",
       "authorityKeyIdentifier=keyid",
     ]);
+    return this.issued(name, key);
+  }
+
+  /** A TLS client certificate (e.g. the proxy's identity towards HTTPS upstreams); `name` becomes its CN. */
+  client(name: string): IssuedCertificate {
+    const key = this.issue(name, [
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,digitalSignature",
+      "extendedKeyUsage=clientAuth",
+      "authorityKeyIdentifier=keyid",
+    ]);
+    return this.issued(name, key);
+  }
+
+  private issued(name: string, key: string): IssuedCertificate {
     const cert = join(this.dir, `${name}.pem`);
     return { cert, key, fingerprint256: fingerprintOfFile(cert) };
   }

@@ -1,15 +1,11 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { WebSocketServer, type WebSocket } from "ws";
 
 /**
  * Test backends in the shape of CHP's `lib/testutil.js`, so CHP's specs port one to one: an echo server (HTTP
- * and WebSocket), an error-page server, a redirecting server, and TLS material for HTTPS backends.
+ * and WebSocket), an error-page server, a redirecting server and a silent one.
  */
 
 /** What the echo backend answers to every HTTP request. */
@@ -27,6 +23,7 @@ export interface EchoMessage {
   message: string;
 }
 
+/** PEM text (not file names). */
 export interface TlsMaterial {
   key: string;
   cert: string;
@@ -174,88 +171,5 @@ export async function startSilentBackend(): Promise<Backend> {
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
-  };
-}
-
-/** A test PKI made with the openssl CLI: one CA, a server certificate for 127.0.0.1/localhost, a client certificate. */
-export interface TestPki {
-  dir: string;
-  caCert: string;
-  serverKey: string;
-  serverCert: string;
-  clientKey: string;
-  clientCert: string;
-  /** File paths of the same material, for the proxy's `--ssl-*` / `--client-ssl-*` options. */
-  files: { caCert: string; serverKey: string; serverCert: string; clientKey: string; clientCert: string };
-  remove(): void;
-}
-
-function openssl(dir: string, args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-}
-
-function issue(dir: string, name: string, subject: string, extensions: string): void {
-  openssl(dir, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`]);
-  openssl(dir, ["req", "-new", "-key", `${name}.key`, "-subj", subject, "-out", `${name}.csr`]);
-  writeFileSync(join(dir, `${name}.ext`), extensions);
-  openssl(dir, [
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-days",
-    "2",
-    "-extfile",
-    `${name}.ext`,
-    "-out",
-    `${name}.crt`,
-  ]);
-}
-
-export function createTestPki(): TestPki {
-  const dir = mkdtempSync(join(tmpdir(), "ltictr-pki-"));
-  openssl(dir, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key"]);
-  openssl(dir, [
-    "req",
-    "-x509",
-    "-new",
-    "-key",
-    "ca.key",
-    "-subj",
-    "/CN=ltictr test CA",
-    "-days",
-    "2",
-    "-out",
-    "ca.crt",
-  ]);
-  issue(
-    dir,
-    "server",
-    "/CN=127.0.0.1",
-    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-  );
-  issue(dir, "client", "/CN=proxy-client", "extendedKeyUsage=clientAuth\n");
-  const files = {
-    caCert: join(dir, "ca.crt"),
-    serverKey: join(dir, "server.key"),
-    serverCert: join(dir, "server.crt"),
-    clientKey: join(dir, "client.key"),
-    clientCert: join(dir, "client.crt"),
-  };
-  const read = (file: string) => readFileSync(file, "utf8");
-  return {
-    dir,
-    caCert: read(files.caCert),
-    serverKey: read(files.serverKey),
-    serverCert: read(files.serverCert),
-    clientKey: read(files.clientKey),
-    clientCert: read(files.clientCert),
-    files,
-    remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

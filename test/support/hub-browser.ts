@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, request, type Dispatcher } from "undici";
 import WebSocket from "ws";
+import { sleep } from "./wait.js";
 
 /**
  * What a browser does through the proxy's public URL in front of JupyterHub 3.0 + jupyter_server 1.23:

@@ -3,10 +3,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRequire } from "node:module";
-import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { freePort } from "./ports.js";
 import { PROXY_BIN, startProcess, type RunningProcess } from "./proxy-process.js";
+import { sleep } from "./wait.js";
 
 /** Debian's interpreter: the jupyterhub 3.0 / jupyter_server 1.23 packages live there, not in a venv. */
 export const SYSTEM_PYTHON = "/usr/bin/python3";

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { once } from "node:events";
+import { NB_LOG_FIELDS } from "../../src/capture/nb-log-record.js";
 
 /*
  * A stand-in for Moodle's REST web-service server with mod_lticontainer's `mod_lticontainer_write_nblogs`,
@@ -19,19 +20,6 @@ import { once } from "node:events";
  *  - tables like mod_lticontainer's db/install.xml, with its column sizes and NULL semantics.
  * Fault injection: setMode("down" | "503" | "up"), setDelay(ms).
  */
-
-export const NB_LOG_KEYS = [
-  "host",
-  "inst_id",
-  "lti_id",
-  "session",
-  "message",
-  "status",
-  "username",
-  "cell_id",
-  "tags",
-  "date",
-] as const;
 
 export interface SessionRow {
   id: number;
@@ -431,7 +419,7 @@ export class MoodleStandIn {
     const logs: Record<string, string>[] = [];
     for (const [index, entry] of list) {
       if (!(entry instanceof Map)) throw invalidParameter(`nb_logs => ${index} => Only arrays accepted.`);
-      const extra = [...entry.keys()].filter((key) => !(NB_LOG_KEYS as readonly string[]).includes(key));
+      const extra = [...entry.keys()].filter((key) => !(NB_LOG_FIELDS as readonly string[]).includes(key));
       if (extra.length > 0)
         throw invalidParameter(
           `nb_logs => Unexpected keys (${extra.join(", ")}) detected in parameter array.`,

@@ -15,3 +15,10 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Distinct free ports (freePort alone can hand out one port twice when nothing binds in between). */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}

@@ -85,7 +85,11 @@ export function startProcess(
   return { child, stdout: () => out, stderr: () => err, waitFor, exited: () => exit, stop };
 }
 
-/** Starts the proxy CLI with `args`; callers wait for their own readiness line. */
-export function startProxy(args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
-  return startProcess(process.execPath, [PROXY_BIN, ...args], { env: { ...process.env, ...env } });
+/**
+ * Starts the proxy CLI with `args` and `env` added to this process's environment (`undefined` removes a
+ * variable); callers wait for their own readiness line. `bin` runs another script with node instead (the
+ * conformance suite's reference run against CHP).
+ */
+export function startProxy(args: string[], env: NodeJS.ProcessEnv = {}, bin = PROXY_BIN): RunningProcess {
+  return startProcess(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
 }

@@ -19,24 +19,23 @@ async function post(
   return { status: response.statusCode, body: await response.body.text() };
 }
 
-const log = (fields: Partial<NbLog> & Pick<NbLog, "host">): NbLog => ({
+type LogFields = Partial<NbLog> & Pick<NbLog, "host">;
+
+const log = (fields: LogFields): NbLog => ({
   ...emptyNbLog(fields.host),
   ...fields,
 });
+
+/** Posts one record, the other fields empty. */
+const postLog = (standIn: MoodleStandIn, fields: LogFields) => post(standIn, encodeNbLog(log(fields)));
 
 t.test("write_nblogs: tables, /nc rule, tags, chart join", async (t) => {
   const standIn = await MoodleStandIn.start({ tokens: [TOKEN], pathPrefix: "/moodle", lti: { 13: 7 } });
   t.teardown(() => standIn.close());
   const S = "53ecb311-daa9-4004-a467-0967a059cdce";
   const ok = { status: 200, body: "[]" };
-  t.same(
-    await post(standIn, encodeNbLog(log({ host: "ltictr", inst_id: "6", lti_id: "13", session: S }))),
-    ok,
-  );
-  t.same(
-    await post(standIn, encodeNbLog(log({ host: "ltictr", inst_id: "6", lti_id: "13", session: S }))),
-    ok,
-  );
+  for (let i = 0; i < 2; i++)
+    t.same(await postLog(standIn, { host: "ltictr", inst_id: "6", lti_id: "13", session: S }), ok);
   t.same(
     standIn.session.map((row) => [row.session, row.course, row.inst_id, row.lti_id]),
     [[S, 7, 6, 13]],
@@ -44,70 +43,33 @@ t.test("write_nblogs: tables, /nc rule, tags, chart join", async (t) => {
   );
   const tags = '["filename: 第10回演習.ipynb","codenum: 1"]';
   t.same(
-    await post(
-      standIn,
-      encodeNbLog(
-        log({
-          host: "client",
-          session: S,
-          message: "m1",
-          cell_id: "c1",
-          tags,
-          date: "2023-06-27T05:53:13.789Z",
-        }),
-      ),
-    ),
+    await postLog(standIn, {
+      host: "client",
+      session: S,
+      message: "m1",
+      cell_id: "c1",
+      tags,
+      date: "2023-06-27T05:53:13.789Z",
+    }),
     ok,
   );
   t.same(
     standIn.tags.map((row) => [row.cell_id, row.filename, row.codenum]),
     [["c1", "第10回演習.ipynb", "1"]],
   );
-  await post(
-    standIn,
-    encodeNbLog(
-      log({
-        host: "server",
-        session: S,
-        message: "m1",
-        status: "ok",
-        username: "iseki",
-        date: "2023-06-27T05:53:14.841943Z",
-      }),
-    ),
-  );
-  await post(
-    standIn,
-    encodeNbLog(
-      log({
-        host: "server",
-        session: S,
-        message: "m2",
-        status: "ok",
-        username: "iseki",
-        date: "2023-06-27T05:53:15.000001Z",
-      }),
-    ),
-  );
-  await post(
-    standIn,
-    encodeNbLog(
-      log({ host: "client", session: S, message: "m3", cell_id: "c2", date: "2023-06-27T05:53:16.000Z" }),
-    ),
-  );
-  await post(
-    standIn,
-    encodeNbLog(
-      log({
-        host: "server",
-        session: S,
-        message: "m3",
-        status: "error",
-        username: "iseki",
-        date: "2023-06-27T05:53:17.000001Z",
-      }),
-    ),
-  );
+  const later: LogFields[] = [
+    { host: "server", message: "m1", status: "ok", username: "iseki", date: "2023-06-27T05:53:14.841943Z" },
+    { host: "server", message: "m2", status: "ok", username: "iseki", date: "2023-06-27T05:53:15.000001Z" },
+    { host: "client", message: "m3", cell_id: "c2", date: "2023-06-27T05:53:16.000Z" },
+    {
+      host: "server",
+      message: "m3",
+      status: "error",
+      username: "iseki",
+      date: "2023-06-27T05:53:17.000001Z",
+    },
+  ];
+  for (const fields of later) await postLog(standIn, { ...fields, session: S });
   t.same(
     standIn.serverData.map((row) => row.status),
     ["ok", "ok/nc", "error"],

@@ -5,9 +5,6 @@
  * C proxy extracted (client.rslt, server.rslt), plus one `ltictr` record per socket from the launch cookie.
  */
 import t from "tap";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { pino } from "pino";
 import { KernelSocketTap } from "../../../src/capture/kernel-socket-tap.js";
 import { LaunchCookieCodec } from "../../../src/capture/launch-cookie.js";
@@ -25,6 +22,7 @@ import {
   seededRandom,
   splitRandomly,
 } from "../../support/frame-builder.js";
+import { tempDir } from "../../support/temp-dir.js";
 import { encodeV1, loadCapture, loadResults, pythonJson, type JsonObject } from "./jupyterlab3-capture.js";
 
 const client = loadCapture("client.dat");
@@ -164,13 +162,12 @@ t.test("the capture files", async (t) => {
   t.equal(sessions.length, 8);
 });
 
-const tempDir = mkdtempSync(join(tmpdir(), "ltictr-replay-"));
-t.teardown(() => rmSync(tempDir, { recursive: true, force: true }));
+const keyDir = tempDir(t, "ltictr-replay-");
 
 for (const format of ["legacy", "v1"] as const) {
   for (const seed of [1, 2, 3, 4, 5]) {
     t.test(`${format} frames, seed ${seed}`, async (t) => {
-      const codec = await LaunchCookieCodec.open(tempDir);
+      const codec = await LaunchCookieCodec.open(keyDir);
       const { records, logLines, unchanged } = await replay(format, seed, codec);
       const byHost = (host: string) => records.filter((r) => r.log.host === host);
 

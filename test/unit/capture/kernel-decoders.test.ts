@@ -95,11 +95,7 @@ t.test("legacy text frames", async (t) => {
     undefined,
     "a reply is not a request",
   );
-  t.equal(
-    decoder.decode(1, Buffer.from(raw), "execute_reply"),
-    undefined,
-    "a request is not a reply",
-  );
+  t.equal(decoder.decode(1, Buffer.from(raw), "execute_reply"), undefined, "a request is not a reply");
   t.equal(
     decoder.decode(1, Buffer.from('{"header": {"msg_type": "execute_reply"')),
     undefined,

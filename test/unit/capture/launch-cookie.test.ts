@@ -1,6 +1,5 @@
 import t from "tap";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   DEFAULT_LAUNCH_COOKIE_MAX_AGE_MS,
@@ -9,6 +8,7 @@ import {
   LaunchCookieCodec,
 } from "../../../src/capture/launch-cookie.js";
 import type { LaunchContext } from "../../../src/capture/launch-context.js";
+import { tempDir } from "../../support/temp-dir.js";
 
 const CONTEXT: LaunchContext = {
   instId: "6",
@@ -18,19 +18,13 @@ const CONTEXT: LaunchContext = {
   rpcToken: "0123456789abcdef0123456789abcdef",
 };
 
-function tempDir(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), "ltictr-cookie-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 /** The cookie pair `name=value` of a Set-Cookie header value. */
 function cookiePair(setCookie: string): string {
   return setCookie.split(";")[0]!;
 }
 
 t.test("key file is created once, 32 bytes, mode 0600", async (t) => {
-  const dataDir = join(tempDir(t), "var", "state");
+  const dataDir = join(tempDir(t, "ltictr-cookie-"), "var", "state");
   await LaunchCookieCodec.open(dataDir);
   const keyPath = join(dataDir, LAUNCH_COOKIE_KEY_FILE);
   t.equal(readFileSync(keyPath).length, 32);
@@ -47,7 +41,7 @@ t.test("key file is created once, 32 bytes, mode 0600", async (t) => {
 });
 
 t.test("seal and read", async (t) => {
-  const codec = await LaunchCookieCodec.open(tempDir(t));
+  const codec = await LaunchCookieCodec.open(tempDir(t, "ltictr-cookie-"));
   const header = codec.seal(CONTEXT);
   t.match(
     header,
@@ -68,7 +62,7 @@ t.test("seal and read", async (t) => {
 });
 
 t.test("tampered, truncated, garbage and foreign cookies are refused", async (t) => {
-  const codec = await LaunchCookieCodec.open(tempDir(t));
+  const codec = await LaunchCookieCodec.open(tempDir(t, "ltictr-cookie-"));
   const value = cookiePair(codec.seal(CONTEXT)).slice(LAUNCH_COOKIE_NAME.length + 1);
   const bytes = Buffer.from(value, "base64url");
   for (let i = 0; i < bytes.length; i++) {
@@ -83,13 +77,13 @@ t.test("tampered, truncated, garbage and foreign cookies are refused", async (t)
   t.equal(codec.read(`${LAUNCH_COOKIE_NAME}=!!!***`), undefined, "not base64url");
   t.equal(codec.read(`${LAUNCH_COOKIE_NAME}=`), undefined, "empty");
 
-  const other = await LaunchCookieCodec.open(tempDir(t));
+  const other = await LaunchCookieCodec.open(tempDir(t, "ltictr-cookie-"));
   t.equal(other.read(`${LAUNCH_COOKIE_NAME}=${value}`), undefined, "sealed under another key");
 });
 
 t.test("expiry", async (t) => {
   let now = 1_700_000_000_000;
-  const dir = tempDir(t);
+  const dir = tempDir(t, "ltictr-cookie-");
   const codec = await LaunchCookieCodec.open(dir, { now: () => now });
   const pair = cookiePair(codec.seal(CONTEXT));
   now += DEFAULT_LAUNCH_COOKIE_MAX_AGE_MS - 1000;
@@ -108,7 +102,7 @@ t.test("expiry", async (t) => {
 
 t.test("the newest of several sealed cookies wins", async (t) => {
   let now = 1_700_000_000_000;
-  const codec = await LaunchCookieCodec.open(tempDir(t), { now: () => now });
+  const codec = await LaunchCookieCodec.open(tempDir(t, "ltictr-cookie-"), { now: () => now });
   const older = cookiePair(codec.seal(CONTEXT));
   now += 1000;
   const newer = cookiePair(codec.seal({ ...CONTEXT, instId: "7", ltiId: "14" }));
@@ -125,7 +119,7 @@ t.test("the C proxy's plaintext cookies, only when enabled", async (t) => {
   const legacy =
     "lms_sessioninfo=6%2C13; lms_serverurl=https%3A%2F%2Fmoodle.example%3A443; lms_serverpath=%2Fmoodle; " +
     "lms_rpctoken=0123456789abcdef0123456789abcdef; jupyterhub-session-id=x";
-  const dir = tempDir(t);
+  const dir = tempDir(t, "ltictr-cookie-");
   const strict = await LaunchCookieCodec.open(dir);
   t.equal(strict.read(legacy), undefined, "ignored by default");
 
@@ -144,7 +138,7 @@ t.test("the C proxy's plaintext cookies, only when enabled", async (t) => {
 });
 
 t.test("a key file of the wrong size is a clear error", async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir(t, "ltictr-cookie-");
   writeFileSync(join(dir, LAUNCH_COOKIE_KEY_FILE), "too short");
   await t.rejects(LaunchCookieCodec.open(dir), /expected a 32-byte key/);
 });

@@ -1,10 +1,10 @@
 import t, { type Test } from "tap";
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, cpSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { emptyNbLog, type CapturedRecord } from "../../../src/capture/nb-log-record.js";
 import { ProxyMetrics } from "../../../src/metrics/metrics.js";
 import { Spool } from "../../../src/delivery/spool.js";
+import { tempDir } from "../../support/temp-dir.js";
 import { captureLogger } from "./log-capture.js";
 
 function record(n: number, stream = "s1"): CapturedRecord {
@@ -15,15 +15,9 @@ function record(n: number, stream = "s1"): CapturedRecord {
   };
 }
 
-function tempDir(t: Test): string {
-  const dir = mkdtempSync(join(tmpdir(), "ltictr-spool-"));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 /** The state a SIGKILL would leave behind: a copy of the directory taken while the spool is open. */
 function crashCopy(t: Test, dir: string): string {
-  const copy = join(tempDir(t), "spool");
+  const copy = join(tempDir(t, "ltictr-spool-"), "spool");
   cpSync(dir, copy, { recursive: true });
   rmSync(join(copy, "lock"));
   return copy;
@@ -32,7 +26,7 @@ function crashCopy(t: Test, dir: string): string {
 const messages = (entries: { record: CapturedRecord }[]) => entries.map((entry) => entry.record.log.message);
 
 t.test("append, take in order, ack", async (t) => {
-  const dir = join(tempDir(t), "spool");
+  const dir = join(tempDir(t, "ltictr-spool-"), "spool");
   const spool = Spool.open({ dir, maxBytes: 1_000_000, fsyncIntervalMs: 0 });
   t.teardown(() => spool.close());
   for (let n = 1; n <= 5; n++) t.equal(spool.append(record(n)), true);
@@ -52,7 +46,7 @@ t.test("append, take in order, ack", async (t) => {
 });
 
 t.test("recovery after a crash: unacknowledged records come back, a torn last line is dropped", async (t) => {
-  const dir = join(tempDir(t), "spool");
+  const dir = join(tempDir(t, "ltictr-spool-"), "spool");
   const { logger, messages: logMessages } = captureLogger();
   const spool = Spool.open({ dir, maxBytes: 1_000_000, fsyncIntervalMs: 0 });
   t.teardown(() => spool.close());
@@ -82,7 +76,7 @@ t.test("recovery after a crash: unacknowledged records come back, a torn last li
 });
 
 t.test("acknowledged segments are deleted and ids are never reused", async (t) => {
-  const dir = join(tempDir(t), "spool");
+  const dir = join(tempDir(t, "ltictr-spool-"), "spool");
   const spool = Spool.open({ dir, maxBytes: 1_000_000, segmentBytes: 300, fsyncIntervalMs: 0 });
   t.teardown(() => spool.close());
   for (let n = 1; n <= 20; n++) spool.append(record(n));
@@ -104,7 +98,7 @@ t.test("acknowledged segments are deleted and ids are never reused", async (t) =
 });
 
 t.test("the bound: a full spool refuses, says so once, counts, and accepts again when drained", async (t) => {
-  const dir = join(tempDir(t), "spool");
+  const dir = join(tempDir(t, "ltictr-spool-"), "spool");
   const metrics = new ProxyMetrics({ defaultMetrics: false });
   const { logger, messages: logMessages } = captureLogger();
   const spool = Spool.open({ dir, maxBytes: 2000, segmentBytes: 500, fsyncIntervalMs: 0, logger, metrics });
@@ -131,7 +125,7 @@ t.test("the bound: a full spool refuses, says so once, counts, and accepts again
 });
 
 t.test("one owner: a second open of the same spool fails clearly", async (t) => {
-  const dir = join(tempDir(t), "spool");
+  const dir = join(tempDir(t, "ltictr-spool-"), "spool");
   const spool = Spool.open({ dir, maxBytes: 10_000, fsyncIntervalMs: 0 });
   t.throws(() => Spool.open({ dir, maxBytes: 10_000 }), { name: "SpoolBusyError", message: /already open/ });
   spool.close();
@@ -142,7 +136,7 @@ t.test("one owner: a second open of the same spool fails clearly", async (t) => 
 });
 
 t.test("unreadable lines are skipped, not fatal", async (t) => {
-  const dir = join(tempDir(t), "spool");
+  const dir = join(tempDir(t, "ltictr-spool-"), "spool");
   const spool = Spool.open({ dir, maxBytes: 10_000, fsyncIntervalMs: 0 });
   spool.append(record(1));
   spool.close();

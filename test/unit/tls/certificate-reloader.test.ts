@@ -1,14 +1,14 @@
 import t, { type Test } from "tap";
 import { X509Certificate } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
 import { ensureSelfSignedCertificate, type SelfSignedCertificate } from "../../../src/tls/self-signed.js";
 import { buildTlsOptions, type TlsFiles } from "../../../src/tls/tls-options.js";
 import { CertificateReloader, describeCertificate } from "../../../src/tls/certificate-reloader.js";
 import { ProxyMetrics } from "../../../src/metrics/metrics.js";
 import type { Logger } from "../../../src/log/logger.js";
-import { fingerprintOf, getOver, openTls, startHttpsServer } from "./tls-client.js";
+import { fingerprintOf, getOver, openTls, startHttpsServer } from "../../support/tls-client.js";
+import { sleep, waitUntil } from "../../support/wait.js";
 
 interface Line {
   level: number;
@@ -24,13 +24,7 @@ function captureLogger(): { logger: Logger; lines: Line[] } {
 const fingerprint = (path: string) => new X509Certificate(readFileSync(path)).fingerprint256;
 
 /** Polls until `check` holds; the generous limit only bounds a broken run. */
-async function eventually(check: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; waited < 15000; waited += 25) {
-    if (check()) return;
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const eventually = (check: () => boolean, what: string) => waitUntil(check, what, 15000, 25);
 
 const root = t.testdir();
 // Two server certificates (different names) from one CA: what a renewal looks like.

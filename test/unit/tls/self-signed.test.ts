@@ -5,7 +5,7 @@ import { get } from "node:https";
 import { ensureSelfSignedCertificate } from "../../../src/tls/self-signed.js";
 import { buildTlsOptions } from "../../../src/tls/tls-options.js";
 import { ConfigError } from "../../../src/config/config-error.js";
-import { fingerprintOf, openTls, startHttpsServer } from "./tls-client.js";
+import { fingerprintOf, openTls, startHttpsServer } from "../../support/tls-client.js";
 
 const DAY = 24 * 60 * 60 * 1000;
 

@@ -9,7 +9,7 @@ import {
   tlsSourcePaths,
 } from "../../../src/tls/tls-options.js";
 import { ConfigError } from "../../../src/config/config-error.js";
-import { openTls, startHttpsServer } from "./tls-client.js";
+import { openTls, startHttpsServer } from "../../support/tls-client.js";
 
 const base = t.testdir({
   "garbage.pem": "hello, not PEM\n",

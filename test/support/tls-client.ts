@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:https";
 import { once } from "node:events";
 import { connect, type TLSSocket, type SecureVersion } from "node:tls";
 import type { AddressInfo } from "node:net";
-import type { TlsServerOptions } from "../../../src/tls/tls-options.js";
+import type { TlsServerOptions } from "../../src/tls/tls-options.js";
 
 /** An HTTPS server on 127.0.0.1 answering every request with "ok <url>"; the caller closes it. */
 export async function startHttpsServer(options: TlsServerOptions): Promise<{ server: Server; port: number }> {
