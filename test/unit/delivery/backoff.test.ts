@@ -1,5 +1,6 @@
 import t from "tap";
 import { backoffDelay } from "../../../src/delivery/backoff.js";
+import { seededRandom } from "../../support/frame-builder.js";
 
 const policy = { baseMs: 100, maxMs: 1000 };
 
@@ -43,7 +44,8 @@ t.test("the ceiling stops growth, also for absurd attempt numbers", async (t) =>
 });
 
 t.test("jitter spreads delays", async (t) => {
-  const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(4, policy)));
-  t.ok(delays.size > 1);
+  const random = seededRandom(7);
+  const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(4, policy, random)));
+  t.ok(delays.size > 40, "nearly every delay differs");
   for (const delay of delays) t.ok(delay >= 400 && delay <= 800, `${delay} within bounds`);
 });
