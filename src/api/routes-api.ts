@@ -95,6 +95,7 @@ export class RoutesApi {
   }
 
   private async get(res: ServerResponse, path: string | undefined, query: URLSearchParams): Promise<void> {
+    await this.activity.flush();
     if (path !== undefined && cleanRoutePath(path) !== "/") {
       const data = await this.store.get(path);
       if (!data) {
@@ -146,7 +147,6 @@ export class RoutesApi {
     if (this.settings.hostRouting && key !== "/") route.host = key.split("/")[1];
     this.log.info("Adding route %s -> %s", key, data.target);
     await this.store.add(key, route);
-    this.activity.reset(key, now.getTime());
     this.metrics?.apiRouteAdd.inc();
     this.log.info("Route added %s -> %s", key, data.target);
     this.onChange?.();

@@ -3,45 +3,56 @@ import type { ProxyMetrics } from "../metrics/metrics.js";
 import type { RouteStore } from "./route-store.js";
 
 /**
- * Sets a route's `last_activity` (chp-compat-spec §3.9) with a leading-edge throttle: at most one store write per
- * route per interval. CHP writes on every chunk; JupyterHub reads the value every 5 minutes, so a second's
- * resolution loses nothing and keeps the hot path free of store round-trips.
+ * Tracks each route's `last_activity` (chp-compat-spec §3.9). CHP writes the store on every chunk; here a
+ * request only notes the time in a map, and the notes reach the store in one batch per interval — and right
+ * before the API answers a read, so JupyterHub always sees the newest value. Per request that is a map write
+ * instead of a store round-trip, whatever the number of active routes.
  */
 export class ActivityRecorder {
-  private readonly lastWrite = new Map<string, number>();
+  private pending = new Map<string, number>();
+  private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly store: RouteStore,
     private readonly log: Logger,
     private readonly metrics?: ProxyMetrics,
-    private readonly intervalMs = 1000,
-  ) {}
+    intervalMs = 1000,
+  ) {
+    this.timer = setInterval(() => void this.flush(), intervalMs);
+    this.timer.unref();
+  }
 
   record(prefix: string): void {
-    const now = Date.now();
-    const previous = this.lastWrite.get(prefix);
-    if (previous !== undefined && now - previous < this.intervalMs) return;
-    this.lastWrite.set(prefix, now);
-    void this.write(prefix, now);
+    this.pending.set(prefix, Date.now());
   }
 
-  /** A route that was added or replaced restarts its throttle window (POST sets last_activity itself). */
-  reset(prefix: string, at: number): void {
-    this.lastWrite.set(prefix, at);
-  }
-
+  /** A route that was (re)added starts from its own `last_activity`; earlier notes must not overwrite it. */
   forget(prefix: string): void {
-    this.lastWrite.delete(prefix);
+    this.pending.delete(prefix);
   }
 
-  private async write(prefix: string, now: number): Promise<void> {
-    const stopTimer = this.metrics?.lastActivityUpdating.startTimer();
-    try {
-      if (await this.store.get(prefix)) await this.store.update(prefix, { last_activity: new Date(now) });
-    } catch (error) {
-      this.log.error({ err: error }, "Failed to record activity for %s", prefix);
-    } finally {
-      stopTimer?.();
+  /** Writes the noted times to the store; a time never moves a route's `last_activity` backwards. */
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    for (const [prefix, at] of batch) {
+      const stopTimer = this.metrics?.lastActivityUpdating.startTimer();
+      try {
+        const data = await this.store.get(prefix);
+        const current = data?.last_activity instanceof Date ? data.last_activity.getTime() : undefined;
+        if (data && !(current !== undefined && current >= at)) {
+          await this.store.update(prefix, { last_activity: new Date(at) });
+        }
+      } catch (error) {
+        this.log.error({ err: error }, "Failed to record activity for %s", prefix);
+      } finally {
+        stopTimer?.();
+      }
     }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
   }
 }

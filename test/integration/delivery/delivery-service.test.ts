@@ -11,7 +11,7 @@ import {
 import { DeliveryService, type DeliveryOptions } from "../../../src/delivery/delivery-service.js";
 import { ProxyMetrics } from "../../../src/metrics/metrics.js";
 import { MoodleStandIn } from "../../support/moodle-stand-in.js";
-import { captureLogger } from "../../unit/delivery/log-capture.js";
+import { captureLogger } from "../../support/log-capture.js";
 
 const TOKEN = "0123456789abcdef0123456789abcdef";
 

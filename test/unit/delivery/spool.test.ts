@@ -5,7 +5,7 @@ import { emptyNbLog, type CapturedRecord } from "../../../src/capture/nb-log-rec
 import { ProxyMetrics } from "../../../src/metrics/metrics.js";
 import { Spool } from "../../../src/delivery/spool.js";
 import { tempDir } from "../../support/temp-dir.js";
-import { captureLogger } from "./log-capture.js";
+import { captureLogger } from "../../support/log-capture.js";
 
 function record(n: number, stream = "s1"): CapturedRecord {
   return {

@@ -1,5 +1,5 @@
 import { pino } from "pino";
-import type { Logger } from "../../../src/log/logger.js";
+import type { Logger } from "../../src/log/logger.js";
 
 /** A pino logger whose lines stay in memory, for asserting what an operator would read. */
 export function captureLogger(): { logger: Logger; lines: string[]; messages: () => string[] } {
