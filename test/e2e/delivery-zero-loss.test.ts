@@ -51,7 +51,13 @@ t.test("no record is lost", async (t) => {
     for (let i = 0; i < count; i++) {
       cells++;
       const code = cells % 4 === 0 ? "1/0" : `x = ${cells}`;
-      const result = await channel.execute(code, { tags: ["filename:z.ipynb", `codenum:${cells % 4}`] });
+      // Failing cells carry JupyterLab's `raises-exception` tag, so the kernel does not abort the next cell.
+      const tags = [
+        "filename:z.ipynb",
+        `codenum:${cells % 4}`,
+        ...(cells % 4 === 0 ? ["raises-exception"] : []),
+      ];
+      const result = await channel.execute(code, { tags });
       t.equal(result.status, cells % 4 === 0 ? "error" : "ok", `cell ${cells} ran`);
     }
   };

@@ -34,6 +34,12 @@ function launchForm(moodle: MoodleStandIn): string {
   }).toString();
 }
 
+/**
+ * After a failing cell ipykernel aborts queued requests until a task it schedules has run; a request sent the
+ * moment the error reply arrives can still be aborted. A pause lets that task run, so the next cell is not.
+ */
+const leaveAbortMode = () => sleep(1000);
+
 interface Cell {
   codenum: string;
   code: string;
@@ -104,11 +110,13 @@ t.test("LTI launch → kernel traffic → Moodle charts", async (t) => {
   const alice = await student("alice");
   t.equal((await run(alice.channel, { codenum: "1", code: "1 + 1" })).status, "ok", "alice 1: ok");
   t.equal((await run(alice.channel, { codenum: "2", code: "1 / 0" })).status, "error", "alice 2: raises");
+  await leaveAbortMode();
   t.equal(
     (await run(alice.channel, { codenum: "3", code: "def (:" })).status,
     "error",
     "alice 3: syntax error",
   );
+  await leaveAbortMode();
   // Sent back to back: the second is queued when the first fails, so the kernel aborts it.
   const [failing, aborted] = await Promise.all([
     run(alice.channel, { codenum: "4", code: "import time; time.sleep(0.5); raise ValueError('no')" }),
@@ -116,6 +124,7 @@ t.test("LTI launch → kernel traffic → Moodle charts", async (t) => {
   ]);
   t.equal(failing.status, "error", "alice 4: raises");
   t.equal(aborted.status, "aborted", "alice 5: aborted after the error");
+  await leaveAbortMode();
   const big = await run(alice.channel, { codenum: "6", code: "print('x' * 5_000_000, end='')" });
   const text = big.outputs
     .filter((o) => o.type === "stream")
