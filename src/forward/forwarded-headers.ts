@@ -31,7 +31,7 @@ function append(existing: string | string[] | undefined, value: string): string 
 }
 
 /** `X-Forwarded-For/Port/Proto[/Host]` as CHP appends them (chp-compat-spec §3.4). */
-export function addForwardedHeaders(
+function addForwardedHeaders(
   headers: Record<string, string | string[] | undefined>,
   client: ClientInfo,
   websocket: boolean,
@@ -47,18 +47,25 @@ export function addForwardedHeaders(
   if (!websocket && headers["x-forwarded-host"] === undefined) headers["x-forwarded-host"] = host ?? "";
 }
 
-/** The request headers to send upstream for an ordinary (non-upgrade) request. */
+/** Request headers that stay with this hop; `expect` too, as Node's server has already answered `100-continue`. */
+const NOT_FORWARDED_REQUEST = new Set([...HOP_BY_HOP, "expect"]);
+
+/**
+ * The request headers to send upstream. An upgrade keeps its hop-by-hop headers (`Connection: Upgrade`,
+ * `Upgrade: websocket`): the relay passes the handshake on as it came.
+ */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   client: ClientInfo,
   originHost: string,
   options: ForwardingOptions,
+  websocket = false,
 ): Record<string, string | string[] | undefined> {
   const headers: Record<string, string | string[] | undefined> = {};
   for (const name in incoming) {
-    if (!HOP_BY_HOP.has(name)) headers[name] = incoming[name];
+    if (websocket || !NOT_FORWARDED_REQUEST.has(name)) headers[name] = incoming[name];
   }
-  if (options.xForward) addForwardedHeaders(headers, client, false);
+  if (options.xForward) addForwardedHeaders(headers, client, websocket);
   if (options.changeOrigin) headers.host = originHost;
   for (const [name, value] of options.customHeaders) headers[name] = value;
   return headers;

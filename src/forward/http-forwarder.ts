@@ -11,7 +11,7 @@ import { HOP_BY_HOP, upstreamRequestHeaders, type ForwardingOptions } from "./fo
 import type { LaunchObserver } from "./launch-observer.js";
 import type { UpstreamPools } from "./upstream-pools.js";
 import { upstreamPath, type PathOptions, type UpstreamTarget } from "./upstream-target.js";
-import { describeUpstreamError } from "./upstream-error.js";
+import { describeUpstreamError, reportUpstreamFailure } from "./upstream-error.js";
 
 export interface HttpForwarderOptions {
   forwarding: ForwardingOptions;
@@ -87,7 +87,7 @@ export class HttpForwarder {
         observer.bodyLimit,
         match.prefix,
       );
-      const rest = Readable.from(this.remainingBody(chunks, iterator, match.prefix), { objectMode: false });
+      const rest = Readable.from(this.countedBody(chunks, iterator, match.prefix), { objectMode: false });
       this.dispatch(req, res, match, target, segments, rest, undefined);
       return;
     }
@@ -101,7 +101,11 @@ export class HttpForwarder {
     this.dispatch(req, res, match, target, segments, body, cookie);
   }
 
-  private async *remainingBody(
+  /**
+   * `head`, then the rest of a request body, noting activity chunk by chunk (§3.9 rule 2). A generator, because
+   * undici consumes the body itself and a second `data` listener on the request would race it.
+   */
+  private async *countedBody(
     head: Buffer[],
     rest: AsyncIterator<Buffer>,
     prefix: string,
@@ -115,21 +119,12 @@ export class HttpForwarder {
     }
   }
 
-  /** Request bodies count as activity chunk by chunk (§3.9 rule 2), so they are passed through a generator. */
   private streamedBody(req: IncomingMessage, prefix: string): Readable | null {
     const length = req.headers["content-length"];
     if (req.headers["transfer-encoding"] === undefined && (length === undefined || length === "0"))
       return null;
-    const activity = this.activity;
-    return Readable.from(
-      (async function* () {
-        for await (const chunk of req) {
-          activity.record(prefix);
-          yield chunk as Buffer;
-        }
-      })(),
-      { objectMode: false },
-    );
+    const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    return Readable.from(this.countedBody([], chunks, prefix), { objectMode: false });
   }
 
   private dispatch(
@@ -150,7 +145,6 @@ export class HttpForwarder {
       target.originHost,
       options.forwarding,
     );
-    delete headers.expect;
     if (Buffer.isBuffer(body)) headers["content-length"] = String(body.length);
     if (target.socketPath && headers.host === undefined) headers.host = "localhost";
     const path = upstreamPath(target, req.url ?? "/", segments, options.paths);
@@ -164,14 +158,12 @@ export class HttpForwarder {
     const fail = (error: Error) => {
       if (finished) return;
       finished = true;
-      const description = describeUpstreamError(error);
-      metrics?.upstreamErrors.inc({ kind: description.kind });
       if (res.headersSent || res.destroyed) {
+        metrics?.upstreamErrors.inc({ kind: describeUpstreamError(error).kind });
         res.destroy();
         return;
       }
-      metrics?.requestsProxy.inc({ status: "503" });
-      log.error("503 %s %s %s", method, (req.url ?? "").split("?")[0], description.message);
+      reportUpstreamFailure(error, method, req.url, log, metrics);
       void this.errors.respond(req, res, 503);
     };
 

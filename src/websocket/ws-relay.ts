@@ -8,9 +8,9 @@ import type { Logger } from "../log/logger.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
 import type { ActivityRecorder } from "../routing/activity-recorder.js";
 import type { RouteMatch } from "../routing/route-store.js";
-import { addForwardedHeaders, type ForwardingOptions } from "../forward/forwarded-headers.js";
+import { upstreamRequestHeaders, type ForwardingOptions } from "../forward/forwarded-headers.js";
 import type { ClientTls } from "../forward/upstream-pools.js";
-import { describeUpstreamError } from "../forward/upstream-error.js";
+import { reportUpstreamFailure } from "../forward/upstream-error.js";
 import { upstreamPath, type PathOptions, type UpstreamTarget } from "../forward/upstream-target.js";
 import { FrameParser } from "./frame-parser.js";
 import type { SocketTap, SocketTapFactory } from "./socket-tap.js";
@@ -60,11 +60,13 @@ export class WebSocketRelay {
   ): void {
     const { options } = this;
     const encrypted = (req.socket as TLSSocket).encrypted === true;
-    const headers: Record<string, string | string[] | undefined> = { ...req.headers };
-    if (options.forwarding.xForward)
-      addForwardedHeaders(headers, { remoteAddress: req.socket.remoteAddress, encrypted }, true);
-    if (options.forwarding.changeOrigin) headers.host = target.originHost;
-    for (const [name, value] of options.forwarding.customHeaders) headers[name] = value;
+    const headers = upstreamRequestHeaders(
+      req.headers,
+      { remoteAddress: req.socket.remoteAddress, encrypted },
+      target.originHost,
+      options.forwarding,
+      true,
+    );
 
     const url = req.url ?? "/";
     const tap = this.safeTap(url, req, match);
@@ -88,10 +90,7 @@ export class WebSocketRelay {
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
-      const description = describeUpstreamError(error);
-      this.metrics?.upstreamErrors.inc({ kind: description.kind });
-      this.metrics?.requestsProxy.inc({ status: "503" });
-      this.log.error("503 %s %s %s", req.method, url.split("?")[0], description.message);
+      reportUpstreamFailure(error, req.method, url, this.log, this.metrics);
       tap?.closed();
       rejectUpgrade(socket, 503);
     };
