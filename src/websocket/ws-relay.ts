@@ -324,20 +324,21 @@ function pump(from: Duplex, to: Duplex, observe: (chunk: Buffer) => void): void 
 function guard(tap: SocketTap | undefined, log: Logger): SocketTap | undefined {
   if (!tap) return undefined;
   let broken = false;
-  const call = (fn: () => void) => {
+  // One method call per tap call and no closure per chunk: this sits on the per-chunk path.
+  const call = <A>(method: (this: SocketTap, arg: A) => void, arg: A) => {
     if (broken) return;
     try {
-      fn();
+      method.call(tap, arg);
     } catch (error) {
       broken = true;
       log.error({ err: error }, "WebSocket inspection failed; this connection is relayed without it");
     }
   };
   return {
-    prepareRequest: (headers) => call(() => tap.prepareRequest(headers)),
-    opened: (headers) => call(() => tap.opened(headers)),
-    clientBytes: (chunk) => call(() => tap.clientBytes(chunk)),
-    serverBytes: (chunk) => call(() => tap.serverBytes(chunk)),
-    closed: () => call(() => tap.closed()),
+    prepareRequest: (headers) => call(tap.prepareRequest, headers),
+    opened: (headers) => call(tap.opened, headers),
+    clientBytes: (chunk) => call(tap.clientBytes, chunk),
+    serverBytes: (chunk) => call(tap.serverBytes, chunk),
+    closed: () => call(tap.closed, undefined),
   };
 }
