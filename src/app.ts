@@ -8,7 +8,8 @@ import type { Settings } from "./config/settings.js";
 import { ConfigError } from "./config/config-error.js";
 import { ErrorResponder, BUILT_IN_ERROR_PATH } from "./forward/error-responder.js";
 import { HttpForwarder } from "./forward/http-forwarder.js";
-import { UpstreamPools, type ClientTls } from "./forward/upstream-pools.js";
+import type { ClientTls } from "./forward/connect-upstream.js";
+import { UpstreamPools } from "./forward/upstream-pools.js";
 import { parseUpstreamTarget } from "./forward/upstream-target.js";
 import { boundPort, describeListen, listen, type ListenSpec } from "./listener/listen.js";
 import { createMetricsServer } from "./listener/metrics-server.js";
@@ -288,7 +289,7 @@ export class ProxyApp {
     for (const socket of this.connections) socket.destroy();
     await this.capture?.flush(Math.max(0, deadline - Date.now()));
     await this.capture?.close();
-    await this.pools.close();
+    this.pools.close();
     for (const reloader of this.reloaders) reloader.close();
     this.removeFiles();
   }

@@ -3,6 +3,9 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:ht
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type { Logger } from "../log/logger.js";
+import type { ResponseHead } from "./response-head.js";
+import type { UpstreamRequest } from "./upstream-exchange.js";
+import type { UpstreamPool } from "./upstream-pool.js";
 import type { UpstreamPools } from "./upstream-pools.js";
 import { parseUpstreamTarget } from "./upstream-target.js";
 
@@ -56,21 +59,21 @@ export class ErrorResponder {
     url.searchParams.set("url", req.url ?? "/");
     this.log.debug("Requesting custom error page: %s", url.pathname);
     const target = parseUpstreamTarget(this.source.url);
-    const answer = await this.source.pools.for(target).request({
+    const page = await fetchPage(this.source.pools.for(target), {
       method: "GET",
       path: url.pathname + url.search,
       headers: { host: target.originHost },
-      headersTimeout: 10_000,
-      bodyTimeout: 10_000,
+      body: null,
+      timeoutMs: ERROR_PAGE_TIMEOUT_MS,
     });
-    const headers: Record<string, string | string[]> = {};
-    for (const name of ["content-type", "content-encoding"]) {
-      const value = answer.headers[name];
-      if (value !== undefined) headers[name] = value;
+    const headers: string[] = [];
+    for (let i = 0; i < page.head.headers.length; i += 2) {
+      const name = page.head.headers[i];
+      if (name === "content-type" || name === "content-encoding")
+        headers.push(name, page.head.headers[i + 1]);
     }
     res.writeHead(code, headers);
-    for await (const chunk of answer.body) res.write(chunk);
-    res.end();
+    res.end(page.body);
     return true;
   }
 
@@ -96,4 +99,39 @@ export class ErrorResponder {
     }
     return this.pageCache.get(file) ?? undefined;
   }
+}
+
+const ERROR_PAGE_TIMEOUT_MS = 10_000;
+/** Error pages are small; a larger answer is cut off rather than held in memory. */
+const ERROR_PAGE_LIMIT = 1024 * 1024;
+
+/** One whole response, buffered. */
+function fetchPage(
+  pool: UpstreamPool,
+  request: UpstreamRequest,
+): Promise<{ head: ResponseHead; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    let head: ResponseHead | undefined;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const exchange = pool.request(request, {
+      onHead: (received) => {
+        head = received;
+      },
+      onData: (chunk) => {
+        size += chunk.length;
+        if (size > ERROR_PAGE_LIMIT) {
+          exchange.abort();
+          reject(new Error(`error page over ${ERROR_PAGE_LIMIT} bytes`));
+        } else {
+          chunks.push(chunk);
+        }
+        return true;
+      },
+      onEnd: () => {
+        if (head) resolve({ head, body: Buffer.concat(chunks, size) });
+      },
+      onError: reject,
+    });
+  });
 }

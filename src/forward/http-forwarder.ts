@@ -1,7 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
 import type { TLSSocket } from "node:tls";
-import type { Dispatcher } from "undici";
 import type { Logger } from "../log/logger.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
 import type { ActivityRecorder } from "../routing/activity-recorder.js";
@@ -9,6 +7,8 @@ import type { RouteMatch } from "../routing/route-store.js";
 import type { ErrorResponder } from "./error-responder.js";
 import { HOP_BY_HOP, upstreamRequestHeaders, type ForwardingOptions } from "./forwarded-headers.js";
 import type { LaunchObserver } from "./launch-observer.js";
+import type { ResponseHead } from "./response-head.js";
+import type { ExchangeControl, ResponseSink, UpstreamRequest } from "./upstream-exchange.js";
 import type { UpstreamPools } from "./upstream-pools.js";
 import { upstreamPath, type PathOptions, type UpstreamTarget } from "./upstream-target.js";
 import { describeUpstreamError, reportUpstreamFailure } from "./upstream-error.js";
@@ -27,15 +27,15 @@ const RESPONSE_BUFFER_LIMIT = 256 * 1024;
 /** Statuses whose Location CHP rewrites with --auto-rewrite / --protocol-rewrite. */
 const REDIRECT_STATUSES = new Set([201, 301, 302, 307, 308]);
 
-/** Forwards one ordinary HTTP request through a keep-alive undici pool and streams the answer back. */
+/** Forwards one ordinary HTTP request through a keep-alive upstream pool and streams the answer back. */
 export class HttpForwarder {
   constructor(
     private readonly pools: UpstreamPools,
     private readonly options: HttpForwarderOptions,
-    private readonly activity: ActivityRecorder,
-    private readonly errors: ErrorResponder,
-    private readonly log: Logger,
-    private readonly metrics?: ProxyMetrics,
+    readonly activity: ActivityRecorder,
+    readonly errors: ErrorResponder,
+    readonly log: Logger,
+    readonly metrics?: ProxyMetrics,
     private readonly launchObserver?: LaunchObserver,
   ) {}
 
@@ -87,8 +87,15 @@ export class HttpForwarder {
         observer.bodyLimit,
         match.prefix,
       );
-      const rest = Readable.from(this.countedBody(chunks, iterator, match.prefix), { objectMode: false });
-      this.dispatch(req, res, match, target, segments, rest, undefined);
+      this.dispatch(
+        req,
+        res,
+        match,
+        target,
+        segments,
+        this.countedBody(chunks, iterator, match.prefix),
+        undefined,
+      );
       return;
     }
     const body = Buffer.concat(chunks, size);
@@ -103,7 +110,7 @@ export class HttpForwarder {
 
   /**
    * `head`, then the rest of a request body, noting activity chunk by chunk (§3.9 rule 2). A generator, because
-   * undici consumes the body itself and a second `data` listener on the request would race it.
+   * the upstream exchange pulls the body at its own pace and a second `data` listener on the request would race it.
    */
   private async *countedBody(
     head: Buffer[],
@@ -119,12 +126,11 @@ export class HttpForwarder {
     }
   }
 
-  private streamedBody(req: IncomingMessage, prefix: string): Readable | null {
+  private streamedBody(req: IncomingMessage, prefix: string): AsyncIterable<Buffer> | null {
     const length = req.headers["content-length"];
     if (req.headers["transfer-encoding"] === undefined && (length === undefined || length === "0"))
       return null;
-    const chunks = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    return Readable.from(this.countedBody([], chunks, prefix), { objectMode: false });
+    return this.countedBody([], req[Symbol.asyncIterator]() as AsyncIterator<Buffer>, prefix);
   }
 
   private dispatch(
@@ -133,10 +139,10 @@ export class HttpForwarder {
     match: RouteMatch,
     target: UpstreamTarget,
     segments: number,
-    body: Dispatcher.DispatchOptions["body"],
+    body: UpstreamRequest["body"],
     extraCookie: string | undefined,
   ): void {
-    const { options, metrics, log } = this;
+    const { options } = this;
     const method = req.method ?? "GET";
     const encrypted = (req.socket as TLSSocket).encrypted === true;
     const headers = upstreamRequestHeaders(
@@ -146,90 +152,24 @@ export class HttpForwarder {
       options.forwarding,
     );
     if (Buffer.isBuffer(body)) headers["content-length"] = String(body.length);
-    if (target.socketPath && headers.host === undefined) headers.host = "localhost";
-    const path = upstreamPath(target, req.url ?? "/", segments, options.paths);
-    let controller: Dispatcher.DispatchController | undefined;
-    let finished = false;
-
-    res.on("close", () => {
-      if (!finished && controller && !controller.aborted) controller.abort(new Error("client closed"));
-    });
-
-    const fail = (error: Error) => {
-      if (finished) return;
-      finished = true;
-      if (res.headersSent || res.destroyed) {
-        metrics?.upstreamErrors.inc({ kind: describeUpstreamError(error).kind });
-        res.destroy();
-        return;
-      }
-      reportUpstreamFailure(error, method, req.url, log, metrics);
-      void this.errors.respond(req, res, 503);
-    };
-
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(ctrl) {
-        controller = ctrl;
+    if (headers.host === undefined) headers.host = target.originHost;
+    const sink = new ResponseRelay(this, req, res, match.prefix, target, extraCookie);
+    const exchange = this.pools.for(target).request(
+      {
+        method,
+        path: upstreamPath(target, req.url ?? "/", segments, options.paths),
+        headers,
+        body,
+        timeoutMs: options.proxyTimeoutMs,
       },
-      onResponseStart: (ctrl, statusCode, upstreamHeaders, statusMessage) => {
-        if (res.destroyed) {
-          ctrl.abort(new Error("client closed"));
-          return;
-        }
-        metrics?.requestsProxy.inc({ status: String(statusCode) });
-        const outgoing: Record<string, string | string[]> = {};
-        for (const name in upstreamHeaders) {
-          const value = upstreamHeaders[name];
-          if (value !== undefined && !HOP_BY_HOP.has(name)) outgoing[name] = value;
-        }
-        if (REDIRECT_STATUSES.has(statusCode) && typeof outgoing.location === "string") {
-          outgoing.location = this.rewriteLocation(outgoing.location, target, req);
-        }
-        if (extraCookie) {
-          const existing = outgoing["set-cookie"];
-          outgoing["set-cookie"] =
-            existing === undefined ? [extraCookie] : [...[existing].flat(), extraCookie];
-        }
-        res.writeHead(statusCode, statusMessage || undefined, outgoing);
-        // Head, body and end of a small answer usually arrive in one read: corked, they leave in one write.
-        res.cork();
-        process.nextTick(() => res.uncork());
-      },
-      onResponseData(ctrl, chunk) {
-        // Node's 16 KiB high-water mark would stop the upstream after every 64 KiB read; a few hundred KiB
-        // in flight per response keeps large downloads streaming with far fewer pause/resume rounds.
-        if (!res.write(chunk) && res.writableLength >= RESPONSE_BUFFER_LIMIT) {
-          ctrl.pause();
-          res.once("drain", () => ctrl.resume());
-        }
-      },
-      onResponseEnd: () => {
-        finished = true;
-        res.end();
-        if (res.statusCode < 300) this.activity.record(match.prefix);
-        else log.debug("Not recording activity for status %d on %s", res.statusCode, match.prefix);
-      },
-      onResponseError(_ctrl, error) {
-        fail(error);
-      },
-    };
-
-    const dispatchOptions: Dispatcher.DispatchOptions = {
-      path,
-      method: method as Dispatcher.HttpMethod,
-      headers: headers as Record<string, string | string[]>,
-      body,
-      headersTimeout: options.proxyTimeoutMs,
-      bodyTimeout: options.proxyTimeoutMs,
-    };
-    try {
-      this.pools.for(target).dispatch(dispatchOptions, handler);
-    } catch (error) {
-      fail(error as Error);
-    }
+      sink,
+    );
+    sink.control = exchange;
+    res.on("close", () => exchange.abort());
   }
 
-  private rewriteLocation(location: string, target: UpstreamTarget, req: IncomingMessage): string {
+  /** The Location header as `--auto-rewrite` / `--protocol-rewrite` want it. */
+  rewriteLocation(location: string, target: UpstreamTarget, req: IncomingMessage): string {
     const { autoRewrite, protocolRewrite } = this.options;
     if (!autoRewrite && !protocolRewrite) return location;
     let url: URL;
@@ -243,4 +183,79 @@ export class HttpForwarder {
     if (protocolRewrite) url.protocol = `${protocolRewrite.replace(/:$/, "")}:`;
     return url.href;
   }
+}
+
+/** Streams one upstream response into the client's ServerResponse. */
+class ResponseRelay implements ResponseSink {
+  control: ExchangeControl | undefined;
+
+  constructor(
+    private readonly forwarder: HttpForwarder,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly prefix: string,
+    private readonly target: UpstreamTarget,
+    private readonly extraCookie: string | undefined,
+  ) {}
+
+  onHead(head: ResponseHead): void {
+    const { res } = this;
+    this.forwarder.metrics?.requestsProxy.inc({ status: String(head.status) });
+    const outgoing: string[] = [];
+    const incoming = head.headers;
+    const rewrite = REDIRECT_STATUSES.has(head.status);
+    for (let i = 0; i < incoming.length; i += 2) {
+      const name = incoming[i];
+      if (HOP_BY_HOP.has(name)) continue;
+      const value = incoming[i + 1];
+      outgoing.push(
+        name,
+        rewrite && name === "location" ? this.forwarder.rewriteLocation(value, this.target, this.req) : value,
+      );
+    }
+    if (this.extraCookie) outgoing.push("set-cookie", this.extraCookie);
+    try {
+      res.writeHead(head.status, head.statusMessage || undefined, outgoing);
+    } catch (error) {
+      // Node refuses some heads an upstream can send (control characters, odd status codes): a broken answer.
+      this.onError(error as Error);
+      return;
+    }
+    // Head, body and end of a small answer usually arrive in one read: corked, they leave in one write.
+    res.cork();
+    process.nextTick(uncork, res);
+  }
+
+  onData(chunk: Buffer): boolean {
+    const { res } = this;
+    // Node's 16 KiB high-water mark would stop the upstream after every 64 KiB read; a few hundred KiB
+    // in flight per response keeps large downloads streaming with far fewer pause/resume rounds.
+    if (res.write(chunk) || res.writableLength < RESPONSE_BUFFER_LIMIT) return true;
+    res.once("drain", this.resume);
+    return false;
+  }
+
+  onEnd(): void {
+    const { res } = this;
+    res.end();
+    if (res.statusCode < 300) this.forwarder.activity.record(this.prefix);
+    else this.forwarder.log.debug("Not recording activity for status %d on %s", res.statusCode, this.prefix);
+  }
+
+  onError(error: Error): void {
+    const { res, req, forwarder } = this;
+    if (res.headersSent || res.destroyed) {
+      forwarder.metrics?.upstreamErrors.inc({ kind: describeUpstreamError(error).kind });
+      res.destroy();
+      return;
+    }
+    reportUpstreamFailure(error, req.method, req.url, forwarder.log, forwarder.metrics);
+    void forwarder.errors.respond(req, res, 503);
+  }
+
+  private readonly resume = (): void => this.control?.resume();
+}
+
+function uncork(res: ServerResponse): void {
+  res.uncork();
 }

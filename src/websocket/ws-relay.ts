@@ -1,6 +1,5 @@
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
-import { connect as netConnect, isIP, type Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import type { Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
@@ -9,9 +8,15 @@ import type { ProxyMetrics } from "../metrics/metrics.js";
 import type { ActivityRecorder } from "../routing/activity-recorder.js";
 import type { RouteMatch } from "../routing/route-store.js";
 import { upstreamRequestHeaders, type ForwardingOptions } from "../forward/forwarded-headers.js";
-import type { ClientTls } from "../forward/upstream-pools.js";
+import { connectUpstream, readyEvent, type ClientTls } from "../forward/connect-upstream.js";
 import { reportUpstreamFailure } from "../forward/upstream-error.js";
 import { upstreamPath, type PathOptions, type UpstreamTarget } from "../forward/upstream-target.js";
+import {
+  headEnd,
+  MAX_RESPONSE_HEAD,
+  parseResponseHead,
+  type ResponseHead as ParsedHead,
+} from "../forward/response-head.js";
 import { FrameParser } from "./frame-parser.js";
 import type { SocketTap, SocketTapFactory } from "./socket-tap.js";
 
@@ -84,7 +89,7 @@ export class WebSocketRelay {
     upstream.setTimeout(options.connectTimeoutMs, () =>
       upstream.destroy(Object.assign(new Error("upstream timeout"), { code: "ETIMEDOUT" })),
     );
-    upstream.once(target.secure ? "secureConnect" : "connect", () => upstream.write(requestHead));
+    upstream.once(readyEvent(target), () => upstream.write(requestHead));
 
     let settled = false;
     const fail = (error: Error) => {
@@ -220,21 +225,6 @@ export class WebSocketRelay {
   }
 }
 
-function connectUpstream(target: UpstreamTarget, clientTls: ClientTls): Socket {
-  if (target.socketPath) return netConnect(target.socketPath);
-  if (!target.secure) return netConnect(target.port, target.hostname);
-  return tlsConnect({
-    host: target.hostname,
-    port: target.port,
-    servername: isIP(target.hostname) ? undefined : target.hostname,
-    rejectUnauthorized: clientTls.rejectUnauthorized,
-    key: clientTls.key,
-    cert: clientTls.cert,
-    ca: clientTls.ca,
-    ALPNProtocols: ["http/1.1"],
-  });
-}
-
 interface ResponseHead {
   status: number;
   /** The raw head, status line to blank line, as received. */
@@ -244,10 +234,6 @@ interface ResponseHead {
   rest: Buffer;
 }
 
-/** A response head larger than this is not an HTTP answer worth waiting for. */
-const MAX_RESPONSE_HEAD = 64 * 1024;
-const HEAD_END = Buffer.from("\r\n\r\n");
-
 /** Reads the upstream's response head without an HTTP client, so nothing of the handshake outlives it. */
 function readResponseHead(
   upstream: Socket,
@@ -256,24 +242,26 @@ function readResponseHead(
   let buffered: Buffer = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    const end = buffered.indexOf(HEAD_END);
+    const end = headEnd(buffered);
     if (end === -1) {
       if (buffered.length > MAX_RESPONSE_HEAD) finish(new Error("upstream response head too large"));
       return;
     }
-    const head = buffered.subarray(0, end + HEAD_END.length);
-    const lines = head.toString("latin1").split("\r\n");
-    const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? "");
-    if (!status) {
-      finish(new Error("upstream answered without an HTTP status line"));
+    let parsed: ParsedHead;
+    try {
+      parsed = parseResponseHead(buffered, end, "GET");
+    } catch (error) {
+      finish(error as Error);
       return;
     }
     const headers: IncomingHttpHeaders = {};
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(":");
-      if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    finish(undefined, { status: Number(status[1]), head, headers, rest: buffered.subarray(head.length) });
+    for (let i = 0; i < parsed.headers.length; i += 2) headers[parsed.headers[i]] = parsed.headers[i + 1];
+    finish(undefined, {
+      status: parsed.status,
+      head: buffered.subarray(0, end),
+      headers,
+      rest: buffered.subarray(end),
+    });
   };
   const onEnd = () => finish(new Error("socket hang up"));
   const finish = (error: Error | undefined, head?: ResponseHead) => {

@@ -1,0 +1,174 @@
+import type { Socket } from "node:net";
+import { upstreamError, type ExchangeTransport, type UpstreamExchange } from "./upstream-exchange.js";
+
+/** What a connection reports to the pool that owns it. */
+export interface ConnectionOwner {
+  /** The connection finished an exchange and can take another. */
+  released(connection: UpstreamConnection): void;
+  /** The socket is gone. `orphan` is an exchange that failed before any answer and may be retried elsewhere. */
+  closed(connection: UpstreamConnection, orphan: UpstreamExchange | undefined): void;
+}
+
+/**
+ * One keep-alive socket to an upstream, carrying one exchange at a time. Its listeners are attached once for
+ * the socket's life, not per request.
+ */
+export class UpstreamConnection implements ExchangeTransport {
+  private exchange: UpstreamExchange | undefined;
+  private connected = false;
+  private lastError: Error | undefined;
+  /** Exchanges completed on this socket: a failure on a reused socket may be a stale keep-alive, worth a retry. */
+  private served = 0;
+  private idleTimeoutMs: number;
+
+  constructor(
+    private readonly socket: Socket,
+    readyEvent: "connect" | "secureConnect",
+    connectTimeoutMs: number,
+    idleTimeoutMs: number,
+    private readonly owner: ConnectionOwner,
+  ) {
+    this.idleTimeoutMs = idleTimeoutMs;
+    socket.setTimeout(connectTimeoutMs);
+    socket.once(readyEvent, this.onReady);
+    socket.on("data", this.onData);
+    socket.on("end", this.onEnd);
+    socket.on("error", this.onError);
+    socket.on("close", this.onClose);
+    socket.on("timeout", this.onTimeout);
+  }
+
+  get reused(): boolean {
+    return this.served > 0;
+  }
+
+  /** Runs `exchange` now, or as soon as the socket is connected. */
+  run(exchange: UpstreamExchange): void {
+    this.exchange = exchange;
+    if (this.connected) this.begin(exchange);
+  }
+
+  /** The socket has nothing in flight and goes back to the pool's idle list. */
+  idle(): void {
+    this.socket.setTimeout(this.idleTimeoutMs);
+  }
+
+  write(data: Buffer | string, encoding?: BufferEncoding): boolean {
+    return encoding ? this.socket.write(data, encoding) : this.socket.write(data);
+  }
+
+  waitForDrain(): Promise<boolean> {
+    const { socket } = this;
+    if (socket.destroyed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (drained: boolean) => {
+        socket.off("drain", onDrain);
+        socket.off("close", onClose);
+        resolve(drained);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      socket.once("drain", onDrain);
+      socket.once("close", onClose);
+    });
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
+  release(reusable: boolean): void {
+    const head = this.exchange?.responseHead;
+    this.exchange = undefined;
+    this.served++;
+    const hint = head?.keepAliveTimeoutMs;
+    // Leave a second's margin before the upstream's own idle timeout, so it never closes a socket we just reused.
+    if (hint !== undefined) this.idleTimeoutMs = Math.min(this.idleTimeoutMs, hint - 1000);
+    if (!reusable || this.idleTimeoutMs <= 0 || this.socket.destroyed) {
+      this.socket.destroy();
+      return;
+    }
+    this.socket.resume();
+    this.owner.released(this);
+  }
+
+  destroy(): void {
+    this.exchange = undefined;
+    this.socket.destroy();
+  }
+
+  private begin(exchange: UpstreamExchange): void {
+    if (exchange.finished) {
+      // Aborted while the socket was connecting: the connection is still good for the next request.
+      this.exchange = undefined;
+      this.idle();
+      this.owner.released(this);
+      return;
+    }
+    this.socket.setTimeout(exchange.request.timeoutMs);
+    this.socket.resume();
+    exchange.start(this);
+  }
+
+  private readonly onReady = (): void => {
+    this.connected = true;
+    this.socket.setNoDelay(true);
+    this.socket.setKeepAlive(true, 60_000);
+    if (this.exchange) this.begin(this.exchange);
+    else this.idle();
+  };
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.exchange) this.exchange.receive(chunk);
+    else this.socket.destroy(); // Bytes nobody asked for: the connection's framing can no longer be trusted.
+  };
+
+  /** A close-delimited body ends with the upstream's FIN; before any answer, the close handler decides. */
+  private readonly onEnd = (): void => {
+    const exchange = this.exchange;
+    if (exchange?.responseStarted) {
+      this.exchange = undefined;
+      exchange.receiveEnd();
+    }
+    this.socket.destroy();
+  };
+
+  private readonly onError = (error: Error): void => {
+    this.lastError = error;
+  };
+
+  private readonly onTimeout = (): void => {
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    this.socket.destroy();
+    exchange?.fail(upstreamError(this.connected ? "upstream timeout" : "connect timeout", "ETIMEDOUT"));
+  };
+
+  private readonly onClose = (): void => {
+    const exchange = this.exchange;
+    this.exchange = undefined;
+    if (!exchange || exchange.finished) {
+      this.owner.closed(this, undefined);
+    } else if (!exchange.responseStarted && this.reused && exchange.replayable && !exchange.retried) {
+      // Most likely the upstream closed a kept-alive socket just as the request went out: one more try.
+      exchange.retried = true;
+      exchange.detach();
+      this.owner.closed(this, exchange);
+    } else {
+      exchange.fail(this.lastError ?? upstreamError("socket hang up", "ECONNRESET"));
+      this.owner.closed(this, undefined);
+    }
+  };
+}

@@ -1,0 +1,275 @@
+import { ChunkedDecoder } from "./chunked-decoder.js";
+import {
+  headEnd,
+  MAX_RESPONSE_HEAD,
+  parseResponseHead,
+  UpstreamProtocolError,
+  type ResponseHead,
+} from "./response-head.js";
+
+/** One request to an upstream, as the forwarder hands it over. */
+export interface UpstreamRequest {
+  method: string;
+  /** Path and query, already joined with the target's. */
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** A buffered body (sent with its length), a stream (sent chunked unless a Content-Length is given), or none. */
+  body: Buffer | AsyncIterable<Buffer> | null;
+  /** ms without upstream progress before the exchange fails with ETIMEDOUT; 0 = wait forever. */
+  timeoutMs: number;
+}
+
+/** Where a response goes. Exactly one of onEnd/onError ends every exchange that was not aborted. */
+export interface ResponseSink {
+  onHead(head: ResponseHead): void;
+  /** Returns false when the consumer is full: the upstream is paused until `resume()`. */
+  onData(chunk: Buffer): boolean;
+  onEnd(): void;
+  onError(error: Error): void;
+}
+
+/** What the requester may do to a running exchange. */
+export interface ExchangeControl {
+  /** Stops the exchange without further sink calls; its connection is closed if it was in use. */
+  abort(): void;
+  resume(): void;
+}
+
+/** The connection an exchange runs on, as the exchange sees it. */
+export interface ExchangeTransport {
+  write(data: Buffer | string, encoding?: BufferEncoding): boolean;
+  waitForDrain(): Promise<boolean>;
+  pause(): void;
+  resume(): void;
+  cork(): void;
+  uncork(): void;
+  /** The exchange is over; `reusable` says whether the connection can carry another one. */
+  release(reusable: boolean): void;
+  /** Drops the connection (aborted or broken exchange). */
+  destroy(): void;
+}
+
+export function upstreamError(message: string, code: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+type Phase = "waiting" | "head" | "body" | "done";
+
+/**
+ * One HTTP/1.1 request/response over a keep-alive connection: writes the request, parses the answer's head and
+ * frames its body (length, chunked or until close), and tells whether the connection can be reused.
+ */
+export class UpstreamExchange implements ExchangeControl {
+  private phase: Phase = "waiting";
+  private transport: ExchangeTransport | undefined;
+  private pendingHead: Buffer | undefined;
+  private head: ResponseHead | undefined;
+  private remaining = 0;
+  private decoder: ChunkedDecoder | undefined;
+  private requestSent = false;
+  /** Any response byte has arrived: from then on a failure cannot be retried. */
+  responseStarted = false;
+  /** A request whose body can be sent again, on a fresh connection, when a kept-alive one turns out stale. */
+  readonly replayable: boolean;
+  retried = false;
+
+  constructor(
+    readonly request: UpstreamRequest,
+    private readonly sink: ResponseSink,
+    private readonly onAbortWhileWaiting: (exchange: UpstreamExchange) => void,
+  ) {
+    this.replayable = !isStream(request.body);
+  }
+
+  get finished(): boolean {
+    return this.phase === "done";
+  }
+
+  /** The head, if it arrived: a keep-alive hint in it bounds how long the connection may stay idle. */
+  get responseHead(): ResponseHead | undefined {
+    return this.head;
+  }
+
+  /** Starts on `transport`: the request goes out now. */
+  start(transport: ExchangeTransport): void {
+    this.transport = transport;
+    this.phase = "head";
+    this.responseStarted = false;
+    this.pendingHead = undefined;
+    const { request } = this;
+    const head = requestHead(request);
+    const body = request.body;
+    if (body === null) {
+      transport.write(head, "latin1");
+      this.requestSent = true;
+    } else if (Buffer.isBuffer(body)) {
+      transport.cork();
+      transport.write(head, "latin1");
+      transport.write(body);
+      transport.uncork();
+      this.requestSent = true;
+    } else {
+      transport.write(head, "latin1");
+      void this.streamBody(transport, body, request.headers["content-length"] === undefined);
+    }
+  }
+
+  /** Back to waiting, off its broken connection, to be started again on another. */
+  detach(): void {
+    this.transport = undefined;
+    this.phase = "waiting";
+  }
+
+  abort(): void {
+    if (this.phase === "done") return;
+    const waiting = this.phase === "waiting";
+    this.phase = "done";
+    if (waiting) this.onAbortWhileWaiting(this);
+    else this.transport?.destroy();
+  }
+
+  resume(): void {
+    this.transport?.resume();
+  }
+
+  /** Bytes from the connection. */
+  receive(chunk: Buffer): void {
+    if (this.phase === "done") return;
+    this.responseStarted = true;
+    try {
+      if (this.phase === "head") {
+        const rest = this.readHead(chunk);
+        if (rest === undefined) return;
+        chunk = rest;
+      }
+      this.readBody(chunk);
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  /** The upstream closed its side. A close-delimited body ends here; anything else was cut short. */
+  receiveEnd(): void {
+    if (this.phase === "body" && this.head?.framing.kind === "close") this.complete(false);
+    else this.fail(upstreamError("socket hang up", "ECONNRESET"));
+  }
+
+  /** Ends the exchange with `error`; the sink hears about it, the connection is dropped. */
+  fail(error: Error): void {
+    if (this.phase === "done") return;
+    this.phase = "done";
+    this.transport?.destroy();
+    this.sink.onError(error);
+  }
+
+  /** Returns the bytes after the head once it is complete (and the body phase has begun), else undefined. */
+  private readHead(chunk: Buffer): Buffer | undefined {
+    const buffer = this.pendingHead ? Buffer.concat([this.pendingHead, chunk]) : chunk;
+    const end = headEnd(buffer);
+    if (end === -1) {
+      if (buffer.length > MAX_RESPONSE_HEAD)
+        throw new UpstreamProtocolError("upstream response head too large");
+      this.pendingHead = buffer;
+      return undefined;
+    }
+    this.pendingHead = undefined;
+    const head = parseResponseHead(buffer, end, this.request.method);
+    const rest = buffer.subarray(end);
+    if (head.status < 200) {
+      // 100 Continue / 103 Early Hints precede the real answer; a 101 was never asked for.
+      if (head.status === 101) throw new UpstreamProtocolError("upstream switched protocols unasked");
+      return rest.length > 0 ? this.readHead(rest) : undefined;
+    }
+    this.head = head;
+    this.phase = "body";
+    if (head.framing.kind === "length") this.remaining = head.framing.length;
+    if (head.framing.kind === "chunked") this.decoder = new ChunkedDecoder();
+    this.sink.onHead(head);
+    if (this.phase !== "body") return undefined;
+    if (head.framing.kind === "none" || (head.framing.kind === "length" && this.remaining === 0)) {
+      this.complete(rest.length > 0);
+      return undefined;
+    }
+    return rest;
+  }
+
+  private readBody(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    const framing = this.head?.framing.kind;
+    if (framing === "length") {
+      const take = Math.min(this.remaining, chunk.length);
+      this.remaining -= take;
+      this.deliver(take === chunk.length ? chunk : chunk.subarray(0, take));
+      if (this.remaining === 0 && this.phase === "body") this.complete(take < chunk.length);
+    } else if (framing === "chunked" && this.decoder) {
+      const end = this.decoder.push(chunk, this.deliverChunk);
+      if (end !== -1 && this.phase === "body") this.complete(end < chunk.length);
+    } else {
+      this.deliver(chunk);
+    }
+  }
+
+  private readonly deliverChunk = (data: Buffer): void => this.deliver(data);
+
+  private deliver(data: Buffer): void {
+    if (this.phase !== "body") return;
+    if (!this.sink.onData(data)) this.transport?.pause();
+  }
+
+  /** `trailingBytes`: the upstream sent more than the response; its connection is not to be trusted again. */
+  private complete(trailingBytes: boolean): void {
+    this.phase = "done";
+    const reusable = Boolean(this.head?.keepAlive) && !trailingBytes && this.requestSent;
+    this.transport?.release(reusable);
+    this.sink.onEnd();
+  }
+
+  private async streamBody(
+    transport: ExchangeTransport,
+    body: AsyncIterable<Buffer>,
+    chunked: boolean,
+  ): Promise<void> {
+    try {
+      for await (const piece of body) {
+        if (this.phase === "done") return;
+        if (piece.length === 0) continue;
+        let flowing: boolean;
+        if (chunked) {
+          transport.cork();
+          transport.write(`${piece.length.toString(16)}\r\n`, "latin1");
+          transport.write(piece);
+          flowing = transport.write("\r\n", "latin1");
+          transport.uncork();
+        } else {
+          flowing = transport.write(piece);
+        }
+        if (!flowing && !(await transport.waitForDrain())) return;
+      }
+      if (this.phase === "done") return;
+      if (chunked) transport.write("0\r\n\r\n", "latin1");
+      this.requestSent = true;
+    } catch (error) {
+      // The client's side of the body failed (it went away mid-upload): the upstream must not get a torn request.
+      this.fail(error as Error);
+    }
+  }
+}
+
+function isStream(body: UpstreamRequest["body"]): body is AsyncIterable<Buffer> {
+  return body !== null && !Buffer.isBuffer(body);
+}
+
+/** The request line and headers. Values come from Node's parser or validated options: no CR/LF can be in them. */
+function requestHead(request: UpstreamRequest): string {
+  const { headers } = request;
+  let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === "string") head += `${name}: ${value}\r\n`;
+    else for (const item of value) head += `${name}: ${item}\r\n`;
+  }
+  if (request.body !== null && !Buffer.isBuffer(request.body) && headers["content-length"] === undefined)
+    head += "transfer-encoding: chunked\r\n";
+  return `${head}\r\n`;
+}
