@@ -39,10 +39,13 @@ export class ActivityRecorder {
     for (const [prefix, at] of batch) {
       const stopTimer = this.metrics?.lastActivityUpdating.startTimer();
       try {
-        const data = await this.store.get(prefix);
+        // The embedded store answers synchronously: no await (and no microtask) per route for it.
+        const found = this.store.get(prefix);
+        const data = found instanceof Promise ? await found : found;
         const current = data?.last_activity instanceof Date ? data.last_activity.getTime() : undefined;
         if (data && !(current !== undefined && current >= at)) {
-          await this.store.update(prefix, { last_activity: new Date(at) });
+          const updated = this.store.update(prefix, { last_activity: new Date(at) });
+          if (updated instanceof Promise) await updated;
         }
       } catch (error) {
         this.log.error({ err: error }, "Failed to record activity for %s", prefix);
