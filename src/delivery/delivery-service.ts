@@ -203,7 +203,7 @@ export class DeliveryService implements RecordSink {
     clearInterval(this.gaugeTimer);
     await Promise.allSettled([...this.inFlight]);
     for (const waiter of [...this.flushWaiters]) waiter();
-    await this.client.close();
+    this.client.close();
     this.spool.close();
   }
 

@@ -1,4 +1,6 @@
-import { Pool } from "undici";
+import { fetchBuffered } from "../forward/fetch-buffered.js";
+import { UpstreamPools } from "../forward/upstream-pools.js";
+import { parseUpstreamTarget } from "../forward/upstream-target.js";
 import type { MoodleTarget } from "./moodle-destinations.js";
 
 export const WRITE_NBLOGS = "mod_lticontainer_write_nblogs";
@@ -122,11 +124,18 @@ export interface MoodleClientOptions {
   connectionsPerOrigin: number;
 }
 
-/** Web-service calls over one undici keep-alive Pool per Moodle origin. */
+/** Web-service calls over one keep-alive pool per Moodle origin, certificates verified against the system CAs. */
 export class MoodleClient {
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools: UpstreamPools;
 
-  constructor(private readonly options: MoodleClientOptions) {}
+  constructor(private readonly options: MoodleClientOptions) {
+    this.pools = new UpstreamPools({
+      connectionsPerOrigin: options.connectionsPerOrigin,
+      keepAliveTimeoutMs: 30_000,
+      connectTimeoutMs: options.requestTimeoutMs,
+      clientTls: { rejectUnauthorized: true },
+    });
+  }
 
   /** Sends one form body; never throws. Reasons never contain the token. */
   async call(target: MoodleTarget, body: string): Promise<CallOutcome> {
@@ -135,45 +144,32 @@ export class MoodleClient {
     return { ...outcome, reason: outcome.reason.split(target.token).join("[redacted]") };
   }
 
-  async close(): Promise<void> {
-    const pools = [...this.pools.values()];
-    this.pools.clear();
-    await Promise.allSettled(pools.map((pool) => pool.close()));
+  close(): void {
+    this.pools.close();
   }
 
   private async send(target: MoodleTarget, body: string): Promise<CallOutcome> {
     try {
-      const response = await this.pool(target.origin).request({
-        path: requestPath(target),
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
-        body,
-        signal: AbortSignal.timeout(this.options.requestTimeoutMs),
-      });
-      let text = "";
-      for await (const chunk of response.body) {
-        text += (chunk as Buffer).toString("utf8");
-        if (text.length > MAX_RESPONSE_BYTES) break;
-      }
-      return classifyMoodleResponse(response.statusCode, text);
+      const upstream = parseUpstreamTarget(target.origin);
+      const response = await fetchBuffered(
+        this.pools.for(upstream),
+        {
+          method: "POST",
+          path: requestPath(target),
+          headers: {
+            host: upstream.originHost,
+            "content-type": "application/x-www-form-urlencoded",
+            accept: "application/json",
+          },
+          body: Buffer.from(body),
+          timeoutMs: this.options.requestTimeoutMs,
+        },
+        MAX_RESPONSE_BYTES,
+        this.options.requestTimeoutMs,
+      );
+      return classifyMoodleResponse(response.head.status, response.body.toString("utf8"));
     } catch (error) {
       return { kind: "retry", reason: describeError(error) };
     }
-  }
-
-  private pool(origin: string): Pool {
-    let pool = this.pools.get(origin);
-    if (!pool) {
-      const timeout = this.options.requestTimeoutMs;
-      pool = new Pool(origin, {
-        connections: this.options.connectionsPerOrigin,
-        keepAliveTimeout: 30_000,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        connect: { timeout },
-      });
-      this.pools.set(origin, pool);
-    }
-    return pool;
   }
 }

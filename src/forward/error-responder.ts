@@ -3,9 +3,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:ht
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type { Logger } from "../log/logger.js";
-import type { ResponseHead } from "./response-head.js";
-import type { UpstreamRequest } from "./upstream-exchange.js";
-import type { UpstreamPool } from "./upstream-pool.js";
+import { fetchBuffered } from "./fetch-buffered.js";
 import type { UpstreamPools } from "./upstream-pools.js";
 import { parseUpstreamTarget } from "./upstream-target.js";
 
@@ -59,13 +57,19 @@ export class ErrorResponder {
     url.searchParams.set("url", req.url ?? "/");
     this.log.debug("Requesting custom error page: %s", url.pathname);
     const target = parseUpstreamTarget(this.source.url);
-    const page = await fetchPage(this.source.pools.for(target), {
-      method: "GET",
-      path: url.pathname + url.search,
-      headers: { host: target.originHost },
-      body: null,
-      timeoutMs: ERROR_PAGE_TIMEOUT_MS,
-    });
+    const page = await fetchBuffered(
+      this.source.pools.for(target),
+      {
+        method: "GET",
+        path: url.pathname + url.search,
+        headers: { host: target.originHost },
+        body: null,
+        timeoutMs: ERROR_PAGE_TIMEOUT_MS,
+      },
+      ERROR_PAGE_LIMIT,
+      ERROR_PAGE_TIMEOUT_MS,
+    );
+    if (!page.complete) throw new Error(`error page over ${ERROR_PAGE_LIMIT} bytes`);
     const headers: string[] = [];
     for (let i = 0; i < page.head.headers.length; i += 2) {
       const name = page.head.headers[i];
@@ -102,36 +106,5 @@ export class ErrorResponder {
 }
 
 const ERROR_PAGE_TIMEOUT_MS = 10_000;
-/** Error pages are small; a larger answer is cut off rather than held in memory. */
+/** Error pages are small; a larger answer is refused rather than held in memory. */
 const ERROR_PAGE_LIMIT = 1024 * 1024;
-
-/** One whole response, buffered. */
-function fetchPage(
-  pool: UpstreamPool,
-  request: UpstreamRequest,
-): Promise<{ head: ResponseHead; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    let head: ResponseHead | undefined;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const exchange = pool.request(request, {
-      onHead: (received) => {
-        head = received;
-      },
-      onData: (chunk) => {
-        size += chunk.length;
-        if (size > ERROR_PAGE_LIMIT) {
-          exchange.abort();
-          reject(new Error(`error page over ${ERROR_PAGE_LIMIT} bytes`));
-        } else {
-          chunks.push(chunk);
-        }
-        return true;
-      },
-      onEnd: () => {
-        if (head) resolve({ head, body: Buffer.concat(chunks, size) });
-      },
-      onError: reject,
-    });
-  });
-}

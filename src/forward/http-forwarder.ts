@@ -151,7 +151,6 @@ export class HttpForwarder {
       target.originHost,
       options.forwarding,
     );
-    if (Buffer.isBuffer(body)) headers["content-length"] = String(body.length);
     if (headers.host === undefined) headers.host = target.originHost;
     const sink = new ResponseRelay(this, req, res, match.prefix, target, extraCookie);
     const exchange = this.pools.for(target).request(

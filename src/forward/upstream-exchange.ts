@@ -259,17 +259,22 @@ function isStream(body: UpstreamRequest["body"]): body is AsyncIterable<Buffer> 
   return body !== null && !Buffer.isBuffer(body);
 }
 
-/** The request line and headers. Values come from Node's parser or validated options: no CR/LF can be in them. */
+/**
+ * The request line and headers; a buffered body gets its own length. Values come from Node's parser or validated
+ * options: no CR/LF can be in them.
+ */
 function requestHead(request: UpstreamRequest): string {
-  const { headers } = request;
+  const { headers, body } = request;
+  const buffered = Buffer.isBuffer(body);
   let head = `${request.method} ${request.path} HTTP/1.1\r\n`;
+  if (buffered) head += `content-length: ${body.length}\r\n`;
   for (const name in headers) {
     const value = headers[name];
-    if (value === undefined) continue;
+    if (value === undefined || (buffered && name === "content-length")) continue;
     if (typeof value === "string") head += `${name}: ${value}\r\n`;
     else for (const item of value) head += `${name}: ${item}\r\n`;
   }
-  if (request.body !== null && !Buffer.isBuffer(request.body) && headers["content-length"] === undefined)
+  if (body !== null && !buffered && headers["content-length"] === undefined)
     head += "transfer-encoding: chunked\r\n";
   return `${head}\r\n`;
 }
