@@ -8,7 +8,7 @@ import { createCaptureRole, type RecordStage } from "../capture/capture-role.js"
 import { RecordsFileSink } from "../capture/records-file-sink.js";
 import { DeliveryService } from "../delivery/delivery-service.js";
 import { createLogger, type Logger } from "../log/logger.js";
-import { ProxyMetrics } from "../metrics/metrics.js";
+import type { ProxyMetrics } from "../metrics/metrics.js";
 import { parseCommandLine } from "./command-line.js";
 import { replayDeadLettersCommand } from "./replay-dead-letters.js";
 
@@ -40,7 +40,10 @@ export async function main(argv: string[]): Promise<void> {
     log = createLogger({ level: options.logLevel, format: options.logFormat });
     for (const warning of warnings) log.warn(warning);
     // Metrics cost a little on every request, so they exist only when something serves them.
-    const metrics = settings.metricsListen ? new ProxyMetrics() : undefined;
+    // prom-client is loaded only when metrics are served: megabytes of memory otherwise unused.
+    const metrics = settings.metricsListen
+      ? new (await import("../metrics/metrics.js")).ProxyMetrics()
+      : undefined;
     const capture = await createCaptureRole({
       dataDir: settings.dataDir,
       acceptLegacyCookies: Boolean(options.legacyLmsCookies),

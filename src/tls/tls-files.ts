@@ -2,7 +2,6 @@ import { join } from "node:path";
 import type { CliOptions } from "../cli/options.js";
 import type { Settings } from "../config/settings.js";
 import type { Logger } from "../log/logger.js";
-import { ensureSelfSignedCertificate } from "./self-signed.js";
 import type { TlsFiles } from "./tls-options.js";
 
 /** Certificate files of the public listener: given ones, or generated with `--ssl-self-signed`. */
@@ -12,6 +11,8 @@ export async function publicListenerTlsFiles(settings: Settings, log: Logger): P
   let cert = options.sslCert;
   if (!key && !cert) {
     if (!options.sslSelfSigned) return undefined;
+    // node-forge is loaded only when a certificate has to be made: it is megabytes of memory otherwise unused.
+    const { ensureSelfSignedCertificate } = await import("./self-signed.js");
     const generated = await ensureSelfSignedCertificate({
       dir: join(settings.dataDir, "tls"),
       logger: log,
