@@ -4,7 +4,7 @@ import type { Logger } from "../log/logger.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
 import type { RouteMatch, RouteStore } from "../routing/route-store.js";
 import { parseRequestPath } from "../routing/request-path.js";
-import { pathSegments } from "../routing/url-trie.js";
+import { segmentCount } from "../routing/url-trie.js";
 import type { ErrorResponder } from "../forward/error-responder.js";
 import type { HttpForwarder } from "../forward/http-forwarder.js";
 import { parseUpstreamTarget, type UpstreamTarget } from "../forward/upstream-target.js";
@@ -21,6 +21,10 @@ type Resolution =
   | { ok: false; code: 404 | 500; reason: string };
 
 const HEALTH_BODY = JSON.stringify({ status: "OK" });
+
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
 
 /** The public listener's request path: health check, route lookup, then HTTP forwarder or WebSocket relay. */
 export class ProxyDispatcher {
@@ -61,7 +65,8 @@ export class ProxyDispatcher {
   };
 
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on("error", () => socket.destroy());
+    // Not a closure: it stays on the socket for the connection's life and must not keep `req` alive.
+    socket.on("error", destroyOnError);
     this.metrics?.requestsWs.inc();
     if (req.method !== "GET" || (req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
       rejectUpgrade(socket, 400);
@@ -102,7 +107,7 @@ export class ProxyDispatcher {
     } catch (error) {
       return { ok: false, code: 500, reason: `bad target ${match.data.target}: ${(error as Error).message}` };
     }
-    const segments = Math.max(0, pathSegments(match.prefix).length - (this.settings.hostRouting ? 1 : 0));
+    const segments = Math.max(0, segmentCount(match.prefix) - (this.settings.hostRouting ? 1 : 0));
     return { ok: true, match, target, segments, outgoing: path.outgoing };
   }
 

@@ -67,16 +67,38 @@ export class UrlTrie<T> {
     }
   }
 
-  /** Longest segment-wise prefix of `path` that holds data. */
+  /**
+   * Longest segment-wise prefix of `path` that holds data. Walks the path in place, one segment at a time, and
+   * stops where the tree does: this runs for every proxied request.
+   */
   match(path: string): TrieMatch<T> | undefined {
     let node = this.root;
     let best: TrieNode<T> | undefined = node.data === undefined ? undefined : node;
-    for (const segment of pathSegments(path)) {
-      const child = node.branches.get(segment);
+    let start = 0;
+    let end = path.length;
+    while (start < end && path.charCodeAt(start) === 47) start++;
+    while (end > start && path.charCodeAt(end - 1) === 47) end--;
+    while (start < end && node.branches.size > 0) {
+      let stop = path.indexOf("/", start);
+      if (stop === -1 || stop > end) stop = end;
+      const child = node.branches.get(path.slice(start, stop));
       if (!child) break;
       node = child;
       if (node.data !== undefined) best = node;
+      start = stop + 1;
     }
     return best && { prefix: best.prefix, data: best.data as T };
   }
+}
+
+/** `pathSegments(path).length`, without building the array. */
+export function segmentCount(path: string): number {
+  let start = 0;
+  let end = path.length;
+  while (start < end && path.charCodeAt(start) === 47) start++;
+  while (end > start && path.charCodeAt(end - 1) === 47) end--;
+  if (start === end) return 0;
+  let count = 1;
+  for (let i = start; i < end; i++) if (path.charCodeAt(i) === 47) count++;
+  return count;
 }

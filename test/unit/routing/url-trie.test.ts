@@ -1,5 +1,5 @@
 import t from "tap";
-import { pathSegments, UrlTrie } from "../../../src/routing/url-trie.js";
+import { pathSegments, segmentCount, UrlTrie } from "../../../src/routing/url-trie.js";
 
 // CHP's trie_spec.js (chp-compat-spec §5.3 items 59–65) on UrlTrie, plus the Map-based branches (§6.3 #3).
 
@@ -112,4 +112,32 @@ t.test("§6.3 #3: segments named like Object.prototype members are plain names",
   for (const name of names) t.same(trie.match(`/user/${name}/lab`), { prefix: `/user/${name}`, data: name });
   for (const name of names) trie.remove(`/user/${name}`);
   t.equal(trie.nodeCount, 0, "all pruned");
+});
+
+t.test("segmentCount agrees with pathSegments, empty segments included", async (t) => {
+  for (const path of [
+    "",
+    "/",
+    "//",
+    "/a",
+    "a",
+    "/a/",
+    "/a//b",
+    "//a/b//",
+    "/user/u1/api/status",
+    "/a/b/c/",
+  ]) {
+    t.equal(segmentCount(path), pathSegments(path).length, JSON.stringify(path));
+  }
+});
+
+t.test("match walks empty and repeated-slash segments as pathSegments splits them", async (t) => {
+  const trie = new UrlTrie<string>();
+  trie.add("/a//b", "double");
+  trie.add("/a", "single");
+  t.equal(trie.match("/a//b/c")?.data, "double");
+  t.equal(trie.match("//a//b")?.prefix, "/a//b");
+  t.equal(trie.match("/a/b")?.data, "single");
+  t.equal(trie.match("/a///")?.data, "single");
+  t.equal(trie.match("/ab"), undefined);
 });
