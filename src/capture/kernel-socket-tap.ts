@@ -48,8 +48,10 @@ export class KernelSocketTap implements SocketTapFactory {
 class KernelSocketObserver implements SocketTap {
   private readonly tracker: ExecutionTracker;
   private readonly logger: Logger;
-  private readonly fromClient: FrameParser;
-  private readonly fromServer: FrameParser;
+  private readonly maxMessageBytes: number | undefined;
+  // Made with each direction's first bytes: many kernel sockets sit idle, and a parser per direction adds up.
+  private fromClient: FrameParser | undefined;
+  private fromServer: FrameParser | undefined;
   private decoder: KernelMessageDecoder = decoderFor("legacy");
   private stopped = false;
   private gaveUpLogged = false;
@@ -72,15 +74,7 @@ class KernelSocketObserver implements SocketTap {
       logger: options.logger,
       metrics: options.metrics,
     });
-    const parserOptions = { maxMessageBytes: options.maxMessageBytes };
-    this.fromClient = new FrameParser(
-      (opcode, payload) => this.onClientMessage(opcode, payload),
-      parserOptions,
-    );
-    this.fromServer = new FrameParser(
-      (opcode, payload) => this.onServerMessage(opcode, payload),
-      parserOptions,
-    );
+    this.maxMessageBytes = options.maxMessageBytes;
   }
 
   prepareRequest(headers: Record<string, string | string[] | undefined>): void {
@@ -108,10 +102,16 @@ class KernelSocketObserver implements SocketTap {
   }
 
   clientBytes(chunk: Buffer): void {
+    this.fromClient ??= new FrameParser((opcode, payload) => this.onClientMessage(opcode, payload), {
+      maxMessageBytes: this.maxMessageBytes,
+    });
     this.feed(this.fromClient, chunk);
   }
 
   serverBytes(chunk: Buffer): void {
+    this.fromServer ??= new FrameParser((opcode, payload) => this.onServerMessage(opcode, payload), {
+      maxMessageBytes: this.maxMessageBytes,
+    });
     this.feed(this.fromServer, chunk);
   }
 

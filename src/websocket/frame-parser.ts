@@ -23,11 +23,12 @@ export interface FrameParserStats {
   skippedCompressed: number;
 }
 
-const MAX_HEADER_BYTES = 14;
 /** 2^53: lengths above this cannot be represented exactly, and no real frame comes near it. */
 const MAX_SAFE_HIGH_WORD = 0x1fffff;
 
 type FrameUse = "collect" | "skip";
+
+const EMPTY = Buffer.alloc(0);
 
 export class FrameParser {
   readonly stats: FrameParserStats = {
@@ -40,19 +41,24 @@ export class FrameParser {
   private readonly maxMessageBytes: number;
   private failure: string | undefined;
 
-  // Header being assembled (headers may be split across reads).
-  // Slices of Node's shared pool: a parser lives as long as its socket, and thousands may be idle at once.
-  private readonly header = Buffer.allocUnsafe(MAX_HEADER_BYTES);
+  // Header being assembled byte by byte (headers may be split across reads). Numbers, no buffers: a parser
+  // lives as long as its socket, and thousands may be idle at once.
   private headerHave = 0;
+  private headerSize = 2;
+  private byte0 = 0;
+  /** Header offset where the extended length ends and the masking key begins. */
+  private lengthEnd = 2;
   private inPayload = false;
 
   // Current frame.
+  private frameLength = 0;
   private frameLeft = 0;
   private frameFin = false;
   private frameControl = false;
   private frameUse: FrameUse = "skip";
   private masked = false;
-  private readonly mask = Buffer.allocUnsafe(4);
+  /** Masking key, first byte in the highest bits. */
+  private mask = 0;
   private maskPos = 0;
 
   // Current data message (possibly spanning continuation frames).
@@ -60,7 +66,7 @@ export class FrameParser {
   private messageOpcode: DataOpcode = 1;
   private messageSkipped = false;
   private messageBytes = 0;
-  private pieces: Buffer[] = [];
+  private pieces: Buffer[] | undefined;
 
   constructor(
     private readonly onMessage: MessageHandler,
@@ -91,44 +97,44 @@ export class FrameParser {
   }
 
   private consumeHeader(chunk: Buffer, pos: number): number {
-    let needed = this.headerHave < 2 ? 2 : this.headerSize();
-    while (this.headerHave < needed) {
-      if (pos >= chunk.length) return pos;
-      const take = Math.min(needed - this.headerHave, chunk.length - pos);
-      chunk.copy(this.header, this.headerHave, pos, pos + take);
-      this.headerHave += take;
-      pos += take;
-      if (this.headerHave >= 2) needed = this.headerSize();
+    while (pos < chunk.length) {
+      const byte = chunk[pos++]!;
+      const at = this.headerHave++;
+      if (at === 0) {
+        this.byte0 = byte;
+      } else if (at === 1) {
+        const lengthCode = byte & 0x7f;
+        this.masked = (byte & 0x80) !== 0;
+        this.lengthEnd = 2 + (lengthCode === 126 ? 2 : lengthCode === 127 ? 8 : 0);
+        this.headerSize = this.lengthEnd + (this.masked ? 4 : 0);
+        this.frameLength = lengthCode < 126 ? lengthCode : 0;
+        this.mask = 0;
+      } else if (at < this.lengthEnd) {
+        this.frameLength = this.frameLength * 256 + byte;
+        // Bytes 2–5 of a 64-bit length are its high word.
+        if (at === 5 && this.lengthEnd === 10 && this.frameLength > MAX_SAFE_HIGH_WORD) {
+          this.fail("64-bit frame length out of range");
+          return pos;
+        }
+      } else {
+        this.mask = ((this.mask << 8) | byte) >>> 0;
+      }
+      if (this.headerHave === this.headerSize) {
+        this.headerHave = 0;
+        this.headerSize = 2;
+        this.startFrame();
+        return pos;
+      }
     }
-    this.headerHave = 0;
-    this.startFrame(needed);
     return pos;
   }
 
-  private headerSize(): number {
-    const lengthCode = this.header[1]! & 0x7f;
-    const extended = lengthCode === 126 ? 2 : lengthCode === 127 ? 8 : 0;
-    const mask = this.header[1]! & 0x80 ? 4 : 0;
-    return 2 + extended + mask;
-  }
-
-  private startFrame(headerSize: number): void {
-    const b0 = this.header[0]!;
-    const b1 = this.header[1]!;
+  private startFrame(): void {
+    const b0 = this.byte0;
     const fin = (b0 & 0x80) !== 0;
     const rsv1 = (b0 & 0x40) !== 0;
     const opcode = b0 & 0x0f;
-    this.masked = (b1 & 0x80) !== 0;
-
-    let length = b1 & 0x7f;
-    if (length === 126) {
-      length = this.header.readUInt16BE(2);
-    } else if (length === 127) {
-      const high = this.header.readUInt32BE(2);
-      if (high > MAX_SAFE_HIGH_WORD) return this.fail("64-bit frame length out of range");
-      length = high * 0x1_0000_0000 + this.header.readUInt32BE(6);
-    }
-    if (this.masked) this.header.copy(this.mask, 0, headerSize - 4, headerSize);
+    const length = this.frameLength;
     this.maskPos = 0;
     this.frameFin = fin;
     this.frameControl = opcode >= 8;
@@ -166,7 +172,7 @@ export class FrameParser {
     if (this.messageSkipped) return "skip";
     if (this.messageBytes + length > this.maxMessageBytes) {
       this.messageSkipped = true;
-      this.pieces = [];
+      this.pieces = undefined;
       this.stats.skippedOversize++;
       return "skip";
     }
@@ -177,7 +183,9 @@ export class FrameParser {
   private consumePayload(chunk: Buffer, pos: number): number {
     const take = Math.min(this.frameLeft, chunk.length - pos);
     if (this.frameUse === "collect") {
-      this.pieces.push(this.masked ? this.unmask(chunk, pos, take) : chunk.subarray(pos, pos + take));
+      (this.pieces ??= []).push(
+        this.masked ? this.unmask(chunk, pos, take) : chunk.subarray(pos, pos + take),
+      );
     }
     this.frameLeft -= take;
     if (this.frameLeft === 0) this.endFrame();
@@ -186,7 +194,8 @@ export class FrameParser {
 
   private unmask(chunk: Buffer, pos: number, count: number): Buffer {
     const out = Buffer.allocUnsafe(count);
-    const mask = this.mask;
+    const key = this.mask;
+    const mask = [key >>> 24, (key >>> 16) & 0xff, (key >>> 8) & 0xff, key & 0xff];
     let m = this.maskPos;
     for (let i = 0; i < count; i++) {
       out[i] = chunk[pos + i]! ^ mask[m]!;
@@ -204,15 +213,20 @@ export class FrameParser {
     const deliver = !this.messageSkipped;
     this.messageOpen = false;
     this.messageSkipped = false;
-    this.pieces = [];
+    this.pieces = undefined;
     if (!deliver) return;
     this.stats.messages++;
-    const payload = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, this.messageBytes);
+    const payload =
+      pieces === undefined
+        ? EMPTY
+        : pieces.length === 1
+          ? pieces[0]!
+          : Buffer.concat(pieces, this.messageBytes);
     this.onMessage(this.messageOpcode, payload);
   }
 
   private fail(reason: string): void {
     this.failure = reason;
-    this.pieces = [];
+    this.pieces = undefined;
   }
 }

@@ -72,11 +72,9 @@ export class WebSocketRelay {
       options.forwarding,
       true,
     );
-
     const url = req.url ?? "/";
     const tap = this.safeTap(url, req, match);
     tap?.prepareRequest(headers);
-
     let requestHead = `GET ${upstreamPath(target, url, segments, options.paths)} HTTP/1.1\r\n`;
     for (const name in headers) {
       const value = headers[name];
@@ -84,18 +82,41 @@ export class WebSocketRelay {
       for (const item of Array.isArray(value) ? value : [value]) requestHead += `${name}: ${item}\r\n`;
     }
     requestHead += "\r\n";
-
-    const upstream = connectUpstream(target, options.clientTls);
-    upstream.setTimeout(options.connectTimeoutMs, () =>
-      upstream.destroy(Object.assign(new Error("upstream timeout"), { code: "ETIMEDOUT" })),
+    // Only what the handshake needs is passed on: an idle relayed socket must not keep the request alive.
+    this.handshake(
+      socket,
+      { request: requestHead, method: req.method, url, clientHead: head },
+      target,
+      match.prefix,
+      tap,
     );
-    upstream.once(readyEvent(target), () => upstream.write(requestHead));
+  }
+
+  /**
+   * Sends the upgrade request upstream and pairs the sockets on 101. Every closure made here is released once
+   * the upstream has answered, so nothing of the handshake stays reachable from an open pair.
+   */
+  private handshake(
+    socket: Duplex,
+    upgrade: UpstreamUpgrade,
+    target: UpstreamTarget,
+    prefix: string,
+    tap: SocketTap | undefined,
+  ): void {
+    const upstream = connectUpstream(target, this.options.clientTls);
+    // A timer, not upstream.setTimeout(): that would keep a cleared Timeout and a bound callback per socket.
+    const timer = setTimeout(
+      () => upstream.destroy(Object.assign(new Error("upstream timeout"), { code: "ETIMEDOUT" })),
+      this.options.connectTimeoutMs,
+    );
+    upstream.once(readyEvent(target), () => upstream.write(upgrade.request));
 
     let settled = false;
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
-      reportUpstreamFailure(error, req.method, url, this.log, this.metrics);
+      clearTimeout(timer);
+      reportUpstreamFailure(error, upgrade.method, upgrade.url, this.log, this.metrics);
       tap?.closed();
       rejectUpgrade(socket, 503);
     };
@@ -109,7 +130,9 @@ export class WebSocketRelay {
         return;
       }
       settled = true;
+      clearTimeout(timer);
       upstream.off("error", fail);
+      socket.off("error", abortUpstream);
       this.metrics?.requestsProxy.inc({ status: String(response.status) });
       if (socket.destroyed) {
         upstream.destroy();
@@ -119,27 +142,20 @@ export class WebSocketRelay {
       // The upstream's answer goes to the client byte for byte, head included.
       socket.write(response.head);
       if (response.status !== 101) {
-        // Refused (e.g. Tornado's 403 origin check): pass the answer on, then close both sides.
+        passRefusal(socket, upstream, response.rest, this.options.connectTimeoutMs);
         tap?.closed();
-        upstream.on("error", () => socket.destroy());
-        if (response.rest.length > 0) socket.write(response.rest);
-        upstream.on("data", (chunk: Buffer) => socket.write(chunk));
-        upstream.on("end", () => socket.end());
-        socket.on("close", () => upstream.destroy());
-        upstream.resume();
         return;
       }
-      socket.off("error", abortUpstream);
-      upstream.setTimeout(0);
-      this.pair(socket, upstream, match.prefix, tap);
+      this.pair(socket, upstream, prefix, tap);
       tap?.opened(response.headers);
       if (response.rest.length > 0) {
         socket.write(response.rest);
         tap?.serverBytes(response.rest);
       }
-      if (head.length > 0) {
-        upstream.write(head);
-        tap?.clientBytes(head);
+      const { clientHead } = upgrade;
+      if (clientHead.length > 0) {
+        upstream.write(clientHead);
+        tap?.clientBytes(clientHead);
       }
       upstream.resume();
     });
@@ -154,8 +170,8 @@ export class WebSocketRelay {
     for (const pair of this.open) {
       pair.client.pause();
       pair.server.pause();
-      if (pair.toClient.atFrameBoundary) pair.client.write(CLOSE_GOING_AWAY);
-      if (pair.toServer.atFrameBoundary) pair.server.write(maskedCloseGoingAway());
+      if (atFrameBoundary(pair.toClient)) pair.client.write(CLOSE_GOING_AWAY);
+      if (atFrameBoundary(pair.toServer)) pair.server.write(maskedCloseGoingAway());
       pair.client.end();
       pair.server.end();
       setTimeout(() => {
@@ -176,17 +192,17 @@ export class WebSocketRelay {
       net.setNoDelay?.(true);
       net.setKeepAlive?.(true, 0);
     }
-    const pair: RelayedPair = { client, server, toClient: frameBoundaries(), toServer: frameBoundaries() };
+    const pair: RelayedPair = { client, server, toClient: undefined, toServer: undefined };
     this.open.add(pair);
     this.metrics?.activeWebSockets.inc();
     const activity = this.activity;
     pump(client, server, (chunk) => {
-      pair.toServer.push(chunk);
+      (pair.toServer ??= frameBoundaries()).push(chunk);
       activity.record(prefix);
       tap?.clientBytes(chunk);
     });
     pump(server, client, (chunk) => {
-      pair.toClient.push(chunk);
+      (pair.toClient ??= frameBoundaries()).push(chunk);
       tap?.serverBytes(chunk);
     });
     let closed = false;
@@ -209,15 +225,13 @@ export class WebSocketRelay {
     if (!this.taps) return undefined;
     try {
       const user = match.data.user;
-      return guard(
-        this.taps.tapFor({
-          url,
-          headers: req.headers,
-          routePrefix: match.prefix,
-          routeUser: typeof user === "string" ? user : undefined,
-        }),
-        this.log,
-      );
+      const tap = this.taps.tapFor({
+        url,
+        headers: req.headers,
+        routePrefix: match.prefix,
+        routeUser: typeof user === "string" ? user : undefined,
+      });
+      return tap && new GuardedTap(tap, this.log);
     } catch (error) {
       this.log.error({ err: error }, "WebSocket inspection could not start; relaying without it");
       return undefined;
@@ -274,17 +288,48 @@ function readResponseHead(
   upstream.on("end", onEnd);
 }
 
+/** The client's upgrade, reduced to what the upstream handshake needs. */
+interface UpstreamUpgrade {
+  /** The request head as it goes upstream, blank line included. */
+  request: string;
+  /** Method and URL for the failure log. */
+  method: string | undefined;
+  url: string;
+  /** Bytes the client sent after its request head. */
+  clientHead: Buffer;
+}
+
+/** An upstream that refused the upgrade (e.g. Tornado's 403 origin check): its answer goes on, then both close. */
+function passRefusal(socket: Duplex, upstream: Socket, rest: Buffer, idleTimeoutMs: number): void {
+  upstream.setTimeout(idleTimeoutMs, () => upstream.destroy());
+  upstream.on("error", () => socket.destroy());
+  if (rest.length > 0) socket.write(rest);
+  upstream.on("data", (chunk: Buffer) => socket.write(chunk));
+  upstream.on("end", () => socket.end());
+  socket.on("close", () => upstream.destroy());
+  upstream.resume();
+}
+
 interface RelayedPair {
   client: Duplex;
   server: Duplex;
-  /** Frame boundaries of each direction, so shutdown can add a close frame without cutting one. */
-  toClient: FrameParser;
-  toServer: FrameParser;
+  /**
+   * Frame boundaries of each direction, so shutdown can add a close frame without cutting one. Made with the
+   * direction's first bytes: until then the stream is between frames, and idle sockets are the many.
+   */
+  toClient: FrameParser | undefined;
+  toServer: FrameParser | undefined;
 }
+
+const ignoreMessage = (): void => undefined;
 
 /** A parser that keeps no payload: it only follows frame headers. */
 function frameBoundaries(): FrameParser {
-  return new FrameParser(() => undefined, { maxMessageBytes: 0 });
+  return new FrameParser(ignoreMessage, { maxMessageBytes: 0 });
+}
+
+function atFrameBoundary(tracker: FrameParser | undefined): boolean {
+  return tracker === undefined || tracker.atFrameBoundary;
 }
 
 /** Close frame, status 1001 (going away), as a server sends it: unmasked. */
@@ -308,25 +353,46 @@ function pump(from: Duplex, to: Duplex, observe: (chunk: Buffer) => void): void 
   from.on("end", () => to.end());
 }
 
-/** A tap that fails stops observing; the relay goes on as if it never had one. */
-function guard(tap: SocketTap | undefined, log: Logger): SocketTap | undefined {
-  if (!tap) return undefined;
-  let broken = false;
+/**
+ * A tap that fails stops observing; the relay goes on as if it never had one. One object per socket, no
+ * closures: it lives as long as the connection.
+ */
+class GuardedTap implements SocketTap {
+  private broken = false;
+
+  constructor(
+    private readonly tap: SocketTap,
+    private readonly log: Logger,
+  ) {}
+
+  prepareRequest(headers: Record<string, string | string[] | undefined>): void {
+    this.call(this.tap.prepareRequest, headers);
+  }
+
+  opened(headers: IncomingHttpHeaders): void {
+    this.call(this.tap.opened, headers);
+  }
+
+  clientBytes(chunk: Buffer): void {
+    this.call(this.tap.clientBytes, chunk);
+  }
+
+  serverBytes(chunk: Buffer): void {
+    this.call(this.tap.serverBytes, chunk);
+  }
+
+  closed(): void {
+    this.call(this.tap.closed, undefined);
+  }
+
   // One method call per tap call and no closure per chunk: this sits on the per-chunk path.
-  const call = <A>(method: (this: SocketTap, arg: A) => void, arg: A) => {
-    if (broken) return;
+  private call<A>(method: (this: SocketTap, arg: A) => void, arg: A): void {
+    if (this.broken) return;
     try {
-      method.call(tap, arg);
+      method.call(this.tap, arg);
     } catch (error) {
-      broken = true;
-      log.error({ err: error }, "WebSocket inspection failed; this connection is relayed without it");
+      this.broken = true;
+      this.log.error({ err: error }, "WebSocket inspection failed; this connection is relayed without it");
     }
-  };
-  return {
-    prepareRequest: (headers) => call(tap.prepareRequest, headers),
-    opened: (headers) => call(tap.opened, headers),
-    clientBytes: (chunk) => call(tap.clientBytes, chunk),
-    serverBytes: (chunk) => call(tap.serverBytes, chunk),
-    closed: () => call(tap.closed, undefined),
-  };
+  }
 }
