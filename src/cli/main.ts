@@ -39,8 +39,7 @@ export async function main(argv: string[]): Promise<void> {
     prepareDataDir(settings.dataDir);
     log = createLogger({ level: options.logLevel, format: options.logFormat });
     for (const warning of warnings) log.warn(warning);
-    // Metrics cost a little on every request, so they exist only when something serves them.
-    // prom-client is loaded only when metrics are served: megabytes of memory otherwise unused.
+    // Metrics cost a little on every request and prom-client megabytes of memory: both only when served.
     const metrics = settings.metricsListen
       ? new (await import("../metrics/metrics.js")).ProxyMetrics()
       : undefined;
