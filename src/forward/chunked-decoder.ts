@@ -21,6 +21,7 @@ export class ChunkedDecoder {
   private sawDigit = false;
   private remaining = 0;
   private lineLength = 0;
+  private inExtension = false;
   private finished = false;
 
   get done(): boolean {
@@ -46,8 +47,9 @@ export class ChunkedDecoder {
           } else if (c === 13) {
             if (!this.sawDigit) throw new UpstreamProtocolError("malformed chunk size");
             this.state = State.SizeLineEnd;
-          } else if (this.sawDigit && (c === 59 || c === 32 || c === 9 || this.lineLength > 0)) {
-            // Chunk extensions (and the whitespace before them) are allowed and ignored.
+          } else if (this.sawDigit && (this.inExtension || c === 59 || c === 32 || c === 9)) {
+            // Whitespace, then `;` and extensions, are allowed and ignored; `5 6` is not a size.
+            if (c === 59) this.inExtension = true;
             if (++this.lineLength > MAX_LINE) throw new UpstreamProtocolError("chunk extension too long");
           } else {
             throw new UpstreamProtocolError("malformed chunk size");
@@ -58,6 +60,7 @@ export class ChunkedDecoder {
           if (chunk[i++] !== 10) throw new UpstreamProtocolError("malformed chunk size line");
           this.lineLength = 0;
           this.sawDigit = false;
+          this.inExtension = false;
           if (this.size === 0) {
             this.state = State.Trailer;
           } else {

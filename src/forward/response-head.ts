@@ -50,7 +50,8 @@ export function parseResponseHead(buffer: Buffer, end: number, requestMethod: st
   let contentLength: number | undefined;
   let chunked = false;
   let transferEncoded = false;
-  let connectionClose = http10;
+  let sawClose = false;
+  let sawKeepAlive = false;
   let keepAliveTimeoutMs: number | undefined;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
@@ -58,7 +59,7 @@ export function parseResponseHead(buffer: Buffer, end: number, requestMethod: st
     const rawName = colon > 0 ? line.slice(0, colon) : "";
     if (!TOKEN.test(rawName)) throw new UpstreamProtocolError("malformed header line in upstream response");
     const name = rawName.toLowerCase();
-    const value = line.slice(colon + 1).trim();
+    const value = trimWhitespace(line.slice(colon + 1));
     switch (name) {
       case "content-length": {
         const length = parseContentLength(value);
@@ -73,8 +74,8 @@ export function parseResponseHead(buffer: Buffer, end: number, requestMethod: st
         break;
       case "connection": {
         const options = value.toLowerCase();
-        if (options.includes("close")) connectionClose = true;
-        else if (http10 && options.includes("keep-alive")) connectionClose = false;
+        if (options.includes("close")) sawClose = true;
+        else if (options.includes("keep-alive")) sawKeepAlive = true;
         break;
       }
       case "keep-alive": {
@@ -97,9 +98,19 @@ export function parseResponseHead(buffer: Buffer, end: number, requestMethod: st
     statusMessage: statusLine[3] ?? "",
     headers: transferEncoded ? withoutContentLength(headers) : headers,
     framing,
-    keepAlive: !connectionClose && framing.kind !== "close",
+    // `close` in any Connection header wins; HTTP/1.0 keeps the connection only when asked to.
+    keepAlive: !sawClose && (!http10 || sawKeepAlive) && framing.kind !== "close",
     keepAliveTimeoutMs,
   };
+}
+
+/** Optional whitespace is SP and HTAB only: after latin1 decoding, 0xA0 is a data byte, not a space. */
+function trimWhitespace(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
+  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
 }
 
 /** `5` or `5, 5` (a repeated identical value); anything else is a smuggling vector. */

@@ -69,7 +69,10 @@ export class UpstreamExchange implements ExchangeControl {
   private requestSent = false;
   /** Any response byte has arrived: from then on a failure cannot be retried. */
   responseStarted = false;
-  /** A request whose body can be sent again, on a fresh connection, when a kept-alive one turns out stale. */
+  /**
+   * A request that can be sent again, on a fresh connection, when a kept-alive one turns out stale: idempotent
+   * (RFC 9110 §9.2.2; the upstream may have acted on a POST before the connection dropped) with a buffered body.
+   */
   readonly replayable: boolean;
   retried = false;
 
@@ -78,7 +81,7 @@ export class UpstreamExchange implements ExchangeControl {
     private readonly sink: ResponseSink,
     private readonly onAbortWhileWaiting: (exchange: UpstreamExchange) => void,
   ) {
-    this.replayable = !isStream(request.body);
+    this.replayable = !isStream(request.body) && IDEMPOTENT.has(request.method);
   }
 
   get finished(): boolean {
@@ -129,7 +132,8 @@ export class UpstreamExchange implements ExchangeControl {
   }
 
   resume(): void {
-    this.transport?.resume();
+    // A late resume (a client's drain after the last chunk) must not touch the connection's next exchange.
+    if (this.phase === "body") this.transport?.resume();
   }
 
   /** Bytes from the connection. */
@@ -254,6 +258,8 @@ export class UpstreamExchange implements ExchangeControl {
     }
   }
 }
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
 function isStream(body: UpstreamRequest["body"]): body is AsyncIterable<Buffer> {
   return body !== null && !Buffer.isBuffer(body);
