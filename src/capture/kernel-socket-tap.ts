@@ -1,10 +1,15 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Logger } from "../log/logger.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
-import { EXECUTE_REPLY, EXECUTE_REQUEST, type KernelMessageDecoder } from "../jupyter/kernel-message.js";
+import {
+  EXECUTE_REPLY,
+  EXECUTE_REQUEST,
+  mentionsExecute,
+  type KernelMessageDecoder,
+} from "../jupyter/kernel-message.js";
 import { decoderFor, wireFormatOf } from "../jupyter/wire-format.js";
 import { FrameParser, type DataOpcode } from "../websocket/frame-parser.js";
-import type { SocketTap, SocketTapFactory, UpgradeContext } from "../websocket/socket-tap.js";
+import type { FrameDirection, SocketTap, SocketTapFactory, UpgradeContext } from "../websocket/socket-tap.js";
 import { ExecutionTracker, PendingExecutions, type PendingExecutionsOptions } from "./execution-tracker.js";
 import { parseKernelChannelUrl, type KernelChannel } from "./kernel-channel.js";
 import type { LaunchCookieCodec } from "./launch-cookie.js";
@@ -19,6 +24,10 @@ export interface KernelSocketTapOptions {
   /** Kernel messages larger than this are not inspected (still relayed). Default 64 MiB. */
   maxMessageBytes?: number;
   pending?: PendingExecutionsOptions;
+}
+
+function mayContainReply(chunk: Buffer): boolean {
+  return mentionsExecute(chunk, EXECUTE_REPLY);
 }
 
 /** Chooses the kernel channel sockets among all relayed WebSockets and gives each its own observer. */
@@ -111,12 +120,20 @@ class KernelSocketObserver implements SocketTap {
   serverBytes(chunk: Buffer): void {
     this.fromServer ??= new FrameParser((opcode, payload) => this.onServerMessage(opcode, payload), {
       maxMessageBytes: this.maxMessageBytes,
+      // Server frames are unmasked: a chunk without the reply's type name holds no reply (1 % of traffic).
+      mayContainWanted: mayContainReply,
     });
     this.feed(this.fromServer, chunk);
   }
 
   closed(): void {
     this.stopped = true;
+  }
+
+  betweenFrames(direction: FrameDirection): boolean | undefined {
+    if (this.stopped) return undefined;
+    const parser = direction === "toServer" ? this.fromClient : this.fromServer;
+    return parser === undefined || parser.atFrameBoundary;
   }
 
   private feed(parser: FrameParser, chunk: Buffer): void {

@@ -13,6 +13,11 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export interface FrameParserOptions {
   /** Data messages larger than this are skipped (frames are still followed, so later messages parse). */
   maxMessageBytes?: number;
+  /**
+   * A cheap test on each chunk as read: false means no message of interest lies wholly inside it, so its
+   * unmasked single-frame messages are skipped unread instead of collected and handed out one by one.
+   */
+  mayContainWanted?: (chunk: Buffer) => boolean;
 }
 
 export interface FrameParserStats {
@@ -39,6 +44,8 @@ export class FrameParser {
   };
 
   private readonly maxMessageBytes: number;
+  private readonly mayContainWanted: ((chunk: Buffer) => boolean) | undefined;
+  private chunkMayContainWanted = true;
   private failure: string | undefined;
 
   // Header being assembled byte by byte (headers may be split across reads). Numbers, no buffers: a parser
@@ -73,6 +80,7 @@ export class FrameParser {
     options: FrameParserOptions = {},
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.mayContainWanted = options.mayContainWanted;
   }
 
   /** True between frames: bytes written now (e.g. a close frame) cannot land inside another frame. */
@@ -90,6 +98,7 @@ export class FrameParser {
    * handed out as views of it, so callers must not modify the chunk afterwards either.
    */
   push(chunk: Buffer): void {
+    this.chunkMayContainWanted = this.mayContainWanted === undefined || this.mayContainWanted(chunk);
     let pos = 0;
     while (pos < chunk.length && this.failure === undefined) {
       pos = this.inPayload ? this.consumePayload(chunk, pos) : this.consumeHeader(chunk, pos);
@@ -122,14 +131,15 @@ export class FrameParser {
       if (this.headerHave === this.headerSize) {
         this.headerHave = 0;
         this.headerSize = 2;
-        this.startFrame();
+        this.startFrame(chunk.length - pos);
         return pos;
       }
     }
     return pos;
   }
 
-  private startFrame(): void {
+  /** `available`: payload bytes of this frame already in the current chunk, at most. */
+  private startFrame(available: number): void {
     const b0 = this.byte0;
     const fin = (b0 & 0x80) !== 0;
     const rsv1 = (b0 & 0x40) !== 0;
@@ -155,7 +165,9 @@ export class FrameParser {
       this.messageOpen = true;
       this.messageOpcode = opcode;
       this.messageBytes = 0;
-      this.messageSkipped = rsv1;
+      // A whole message inside a chunk that holds nothing of interest needs no collecting.
+      const irrelevant = !this.chunkMayContainWanted && fin && !this.masked && length <= available;
+      this.messageSkipped = rsv1 || irrelevant;
       if (rsv1) this.stats.skippedCompressed++;
       this.frameUse = this.admit(length);
     } else {

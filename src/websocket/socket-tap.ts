@@ -24,7 +24,14 @@ export interface SocketTap {
   clientBytes(chunk: Buffer): void;
   serverBytes(chunk: Buffer): void;
   closed(): void;
+  /**
+   * Optional, for a tap that parses the frames anyway: whether the bytes relayed so far in one direction end
+   * between frames, undefined once it cannot tell. The relay then follows no frames of its own.
+   */
+  betweenFrames?(direction: FrameDirection): boolean | undefined;
 }
+
+export type FrameDirection = "toClient" | "toServer";
 
 /** Decides per upgrade whether to tap it (kernel channels) or relay it blind (terminals, events, …). */
 export interface SocketTapFactory {

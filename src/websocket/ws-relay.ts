@@ -18,7 +18,7 @@ import {
   type ResponseHead as ParsedHead,
 } from "../forward/response-head.js";
 import { FrameParser } from "./frame-parser.js";
-import type { SocketTap, SocketTapFactory } from "./socket-tap.js";
+import type { FrameDirection, SocketTap, SocketTapFactory } from "./socket-tap.js";
 
 export interface WebSocketRelayOptions {
   forwarding: ForwardingOptions;
@@ -101,7 +101,7 @@ export class WebSocketRelay {
     upgrade: UpstreamUpgrade,
     target: UpstreamTarget,
     prefix: string,
-    tap: SocketTap | undefined,
+    tap: GuardedTap | undefined,
   ): void {
     const upstream = connectUpstream(target, this.options.clientTls);
     // A timer, not upstream.setTimeout(): that would keep a cleared Timeout and a bound callback per socket.
@@ -170,8 +170,8 @@ export class WebSocketRelay {
     for (const pair of this.open) {
       pair.client.pause();
       pair.server.pause();
-      if (atFrameBoundary(pair.toClient)) pair.client.write(CLOSE_GOING_AWAY);
-      if (atFrameBoundary(pair.toServer)) pair.server.write(maskedCloseGoingAway());
+      if (betweenFrames(pair, "toClient")) pair.client.write(CLOSE_GOING_AWAY);
+      if (betweenFrames(pair, "toServer")) pair.server.write(maskedCloseGoingAway());
       pair.client.end();
       pair.server.end();
       setTimeout(() => {
@@ -181,7 +181,7 @@ export class WebSocketRelay {
     }
   }
 
-  private pair(client: Duplex, server: Duplex, prefix: string, tap: SocketTap | undefined): void {
+  private pair(client: Duplex, server: Duplex, prefix: string, tap: GuardedTap | undefined): void {
     for (const s of [client, server]) {
       const net = s as Duplex & {
         setNoDelay?: (b: boolean) => void;
@@ -192,17 +192,19 @@ export class WebSocketRelay {
       net.setNoDelay?.(true);
       net.setKeepAlive?.(true, 0);
     }
-    const pair: RelayedPair = { client, server, toClient: undefined, toServer: undefined };
+    // A tap that parses the frames anyway answers for the boundaries: each chunk is then parsed once.
+    const framesTap = tap?.tracksFrames ? tap : undefined;
+    const pair: RelayedPair = { client, server, toClient: undefined, toServer: undefined, framesTap };
     this.open.add(pair);
     this.metrics?.activeWebSockets.inc();
     const activity = this.activity;
     pump(client, server, (chunk) => {
-      (pair.toServer ??= frameBoundaries()).push(chunk);
+      if (!framesTap) (pair.toServer ??= frameBoundaries()).push(chunk);
       activity.record(prefix);
       tap?.clientBytes(chunk);
     });
     pump(server, client, (chunk) => {
-      (pair.toClient ??= frameBoundaries()).push(chunk);
+      if (!framesTap) (pair.toClient ??= frameBoundaries()).push(chunk);
       tap?.serverBytes(chunk);
     });
     let closed = false;
@@ -221,7 +223,7 @@ export class WebSocketRelay {
     server.on("error", close);
   }
 
-  private safeTap(url: string, req: IncomingMessage, match: RouteMatch): SocketTap | undefined {
+  private safeTap(url: string, req: IncomingMessage, match: RouteMatch): GuardedTap | undefined {
     if (!this.taps) return undefined;
     try {
       const user = match.data.user;
@@ -319,6 +321,8 @@ interface RelayedPair {
    */
   toClient: FrameParser | undefined;
   toServer: FrameParser | undefined;
+  /** The tap that follows the frames instead, when there is one. */
+  framesTap: GuardedTap | undefined;
 }
 
 const ignoreMessage = (): void => undefined;
@@ -328,7 +332,9 @@ function frameBoundaries(): FrameParser {
   return new FrameParser(ignoreMessage, { maxMessageBytes: 0 });
 }
 
-function atFrameBoundary(tracker: FrameParser | undefined): boolean {
+function betweenFrames(pair: RelayedPair, direction: FrameDirection): boolean {
+  if (pair.framesTap) return pair.framesTap.betweenFrames(direction) === true;
+  const tracker = pair[direction];
   return tracker === undefined || tracker.atFrameBoundary;
 }
 
@@ -383,6 +389,19 @@ class GuardedTap implements SocketTap {
 
   closed(): void {
     this.call(this.tap.closed, undefined);
+  }
+
+  get tracksFrames(): boolean {
+    return this.tap.betweenFrames !== undefined;
+  }
+
+  betweenFrames(direction: FrameDirection): boolean | undefined {
+    if (this.broken || !this.tap.betweenFrames) return undefined;
+    try {
+      return this.tap.betweenFrames(direction);
+    } catch {
+      return undefined;
+    }
   }
 
   // One method call per tap call and no closure per chunk: this sits on the per-chunk path.

@@ -18,7 +18,7 @@ interface Received {
   payload: Buffer;
 }
 
-function collector(options: { maxMessageBytes?: number } = {}) {
+function collector(options: ConstructorParameters<typeof FrameParser>[1] = {}) {
   const received: Received[] = [];
   // Copies, because the parser may hand out views of the pushed chunk.
   const parser = new FrameParser(
@@ -217,3 +217,37 @@ t.test("random garbage never throws", async (t) => {
   }
   t.ok(gaveUp > 0, `some garbage streams were recognised as violations (${gaveUp})`);
 });
+
+t.test(
+  "mayContainWanted: whole unmasked messages in a chunk without interest are skipped unread",
+  async (t) => {
+    const wanted = Buffer.from("WANTED");
+    const text = (body: string, maskKey?: Buffer) =>
+      encodeFrame({ opcode: OP_TEXT, payload: Buffer.from(body), maskKey });
+    const { parser, received } = collector({ mayContainWanted: (chunk) => chunk.includes(wanted) });
+    const boring = Buffer.concat([text("one"), text("two")]);
+    parser.push(boring);
+    t.equal(received.length, 0, "a chunk without the marker hands out nothing");
+    t.ok(parser.atFrameBoundary, "the frames were still followed");
+
+    parser.push(Buffer.concat([text("three"), text("a WANTED one")]));
+    t.same(
+      received.map((r) => r.payload.toString()),
+      ["three", "a WANTED one"],
+      "a chunk with the marker hands out all its messages",
+    );
+
+    // A message cut across chunks is collected even where its first chunk looks boring.
+    const spanning = text("head ... tail WANTED");
+    parser.push(spanning.subarray(0, 6));
+    parser.push(spanning.subarray(6));
+    t.equal(received.at(-1)?.payload.toString(), "head ... tail WANTED", "spanning message delivered");
+
+    // Masked frames can't be searched raw: they are never skipped on the chunk test.
+    parser.push(text("masked WANTED", KEY));
+    t.equal(received.at(-1)?.payload.toString(), "masked WANTED", "masked message delivered");
+    parser.push(text("masked but boring", KEY));
+    t.equal(received.at(-1)?.payload.toString(), "masked but boring");
+    t.equal(parser.stats.skippedOversize, 0, "skipping for lack of interest is not an oversize skip");
+  },
+);
