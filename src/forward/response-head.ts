@@ -115,6 +115,7 @@ function trimWhitespace(value: string): string {
 
 /** `5` or `5, 5` (a repeated identical value); anything else is a smuggling vector. */
 function parseContentLength(value: string): number {
+  if (DIGITS.test(value) && value.length < 16) return Number(value);
   const parts = value.split(",").map((part) => part.trim());
   if (!parts.every((part) => DIGITS.test(part) && part === parts[0]))
     throw new UpstreamProtocolError("invalid Content-Length in upstream response");

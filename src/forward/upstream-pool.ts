@@ -9,6 +9,9 @@ import {
 } from "./upstream-exchange.js";
 import type { UpstreamTarget } from "./upstream-target.js";
 
+/** How often idle connections are checked against their keep-alive time (so they close up to this late). */
+const IDLE_SWEEP_MS = 250;
+
 export interface PoolOptions {
   /** Upper bound of connections per upstream origin: bounded pools stop the socket/port exhaustion CHP users hit. */
   connectionsPerOrigin: number;
@@ -26,6 +29,7 @@ export class UpstreamPool implements ConnectionOwner {
   private readonly waiting: UpstreamExchange[] = [];
   private size = 0;
   private closing = false;
+  private sweep: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly target: UpstreamTarget,
@@ -51,6 +55,7 @@ export class UpstreamPool implements ConnectionOwner {
     }
     connection.idle();
     this.idle.push(connection);
+    this.sweep ??= setInterval(this.closeExpired, IDLE_SWEEP_MS).unref();
   }
 
   closed(connection: UpstreamConnection, orphan: UpstreamExchange | undefined): void {
@@ -66,6 +71,7 @@ export class UpstreamPool implements ConnectionOwner {
   /** No new requests; idle connections close now, busy ones when their exchange ends. */
   close(): void {
     this.closing = true;
+    clearInterval(this.sweep);
     for (const exchange of this.waiting.splice(0))
       exchange.fail(upstreamError("upstream pool closed", "UPSTREAM_POOL_CLOSED"));
     for (const connection of this.idle.splice(0)) connection.destroy();
@@ -90,6 +96,21 @@ export class UpstreamPool implements ConnectionOwner {
     );
     connection.run(exchange);
   }
+
+  /** Idle connections past their keep-alive time leave the list first, so none is handed out while closing. */
+  private readonly closeExpired = (): void => {
+    const now = Date.now();
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const connection = this.idle[i];
+      if (!connection.idleExpired(now)) continue;
+      this.idle.splice(i, 1);
+      connection.destroy();
+    }
+    if (this.idle.length === 0) {
+      clearInterval(this.sweep);
+      this.sweep = undefined;
+    }
+  };
 
   private readonly forget = (exchange: UpstreamExchange): void => {
     const index = this.waiting.indexOf(exchange);
