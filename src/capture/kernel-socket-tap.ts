@@ -4,7 +4,7 @@ import type { ProxyMetrics } from "../metrics/metrics.js";
 import {
   EXECUTE_REPLY,
   EXECUTE_REQUEST,
-  mentionsExecute,
+  executeMarkAt,
   type KernelMessageDecoder,
 } from "../jupyter/kernel-message.js";
 import { decoderFor, wireFormatOf } from "../jupyter/wire-format.js";
@@ -26,8 +26,8 @@ export interface KernelSocketTapOptions {
   pending?: PendingExecutionsOptions;
 }
 
-function mayContainReply(chunk: Buffer): boolean {
-  return mentionsExecute(chunk, EXECUTE_REPLY);
+function nextReplyMark(chunk: Buffer, from: number): number {
+  return executeMarkAt(chunk, EXECUTE_REPLY, from);
 }
 
 /** Chooses the kernel channel sockets among all relayed WebSockets and gives each its own observer. */
@@ -120,8 +120,8 @@ class KernelSocketObserver implements SocketTap {
   serverBytes(chunk: Buffer): void {
     this.fromServer ??= new FrameParser((opcode, payload) => this.onServerMessage(opcode, payload), {
       maxMessageBytes: this.maxMessageBytes,
-      // Server frames are unmasked: a chunk without the reply's type name holds no reply (1 % of traffic).
-      mayContainWanted: mayContainReply,
+      // Server frames are unmasked: a message without the reply's type name in its bytes is no reply (99 %).
+      nextMark: nextReplyMark,
     });
     this.feed(this.fromServer, chunk);
   }

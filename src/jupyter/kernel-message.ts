@@ -56,6 +56,11 @@ const QUOTED_TYPE: Record<ExecuteType, Buffer> = {
   [EXECUTE_REPLY]: Buffer.from(`${EXECUTE_REPLY}"`),
 };
 
+/** Where `<type>"` next appears in `bytes` at or after `from`, or -1. */
+export function executeMarkAt(bytes: Buffer, type: ExecuteType, from: number): number {
+  return bytes.indexOf(QUOTED_TYPE[type], from);
+}
+
 /**
  * True if the bytes contain `execute_request` or `execute_reply` (one scan for the common prefix), or only
  * `wanted` when given — server→client traffic is searched for replies alone, so the parent headers of the

@@ -14,10 +14,11 @@ export interface FrameParserOptions {
   /** Data messages larger than this are skipped (frames are still followed, so later messages parse). */
   maxMessageBytes?: number;
   /**
-   * A cheap test on each chunk as read: false means no message of interest lies wholly inside it, so its
-   * unmasked single-frame messages are skipped unread instead of collected and handed out one by one.
+   * Where the next mark of a message of interest starts in `chunk` at or after `from` (-1: none). An unmasked
+   * single-frame message lying wholly inside a chunk with no mark in its bytes is skipped unread instead of
+   * collected and handed out.
    */
-  mayContainWanted?: (chunk: Buffer) => boolean;
+  nextMark?: (chunk: Buffer, from: number) => number;
 }
 
 export interface FrameParserStats {
@@ -44,8 +45,9 @@ export class FrameParser {
   };
 
   private readonly maxMessageBytes: number;
-  private readonly mayContainWanted: ((chunk: Buffer) => boolean) | undefined;
-  private chunkMayContainWanted = true;
+  private readonly nextMark: ((chunk: Buffer, from: number) => number) | undefined;
+  /** Next mark in the current chunk at or after the last frame start; -1 when there is none. */
+  private markAt = -1;
   private failure: string | undefined;
 
   // Header being assembled byte by byte (headers may be split across reads). Numbers, no buffers: a parser
@@ -80,7 +82,7 @@ export class FrameParser {
     options: FrameParserOptions = {},
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.mayContainWanted = options.mayContainWanted;
+    this.nextMark = options.nextMark;
   }
 
   /** True between frames: bytes written now (e.g. a close frame) cannot land inside another frame. */
@@ -98,7 +100,7 @@ export class FrameParser {
    * handed out as views of it, so callers must not modify the chunk afterwards either.
    */
   push(chunk: Buffer): void {
-    this.chunkMayContainWanted = this.mayContainWanted === undefined || this.mayContainWanted(chunk);
+    if (this.nextMark) this.markAt = this.nextMark(chunk, 0);
     let pos = 0;
     while (pos < chunk.length && this.failure === undefined) {
       pos = this.inPayload ? this.consumePayload(chunk, pos) : this.consumeHeader(chunk, pos);
@@ -131,15 +133,15 @@ export class FrameParser {
       if (this.headerHave === this.headerSize) {
         this.headerHave = 0;
         this.headerSize = 2;
-        this.startFrame(chunk.length - pos);
+        this.startFrame(chunk, pos);
         return pos;
       }
     }
     return pos;
   }
 
-  /** `available`: payload bytes of this frame already in the current chunk, at most. */
-  private startFrame(available: number): void {
+  /** `pos`: where the frame's payload starts in `chunk`. */
+  private startFrame(chunk: Buffer, pos: number): void {
     const b0 = this.byte0;
     const fin = (b0 & 0x80) !== 0;
     const rsv1 = (b0 & 0x40) !== 0;
@@ -166,7 +168,8 @@ export class FrameParser {
       this.messageOpcode = opcode;
       this.messageBytes = 0;
       // A whole message inside a chunk that holds nothing of interest needs no collecting.
-      const irrelevant = !this.chunkMayContainWanted && fin && !this.masked && length <= available;
+      const irrelevant =
+        fin && !this.masked && pos + length <= chunk.length && !this.markWithin(chunk, pos, length);
       this.messageSkipped = rsv1 || irrelevant;
       if (rsv1) this.stats.skippedCompressed++;
       this.frameUse = this.admit(length);
@@ -177,6 +180,13 @@ export class FrameParser {
     this.frameLeft = length;
     this.inPayload = true;
     if (length === 0) this.endFrame();
+  }
+
+  /** Whether a mark starts inside `chunk[pos, pos + length)`; true when marks are not looked for. */
+  private markWithin(chunk: Buffer, pos: number, length: number): boolean {
+    if (!this.nextMark) return true;
+    if (this.markAt !== -1 && this.markAt < pos) this.markAt = this.nextMark(chunk, pos);
+    return this.markAt !== -1 && this.markAt < pos + length;
   }
 
   /** Decides whether the next `length` payload bytes of the open message are kept. */
