@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import { connectUpstream, readyEvent, type ClientTls } from "./connect-upstream.js";
 import { UpstreamConnection, type ConnectionOwner } from "./upstream-connection.js";
 import {
@@ -86,9 +87,17 @@ export class UpstreamPool implements ConnectionOwner {
 
   private open(exchange: UpstreamExchange): void {
     const { target, options } = this;
+    let socket: Socket;
+    try {
+      socket = connectUpstream(target, options.clientTls);
+    } catch (error) {
+      // E.g. a `--client-ssl-key` TLS refuses: this request fails, the pool and the proxy carry on.
+      exchange.fail(error as Error);
+      return;
+    }
     this.size++;
     const connection = new UpstreamConnection(
-      connectUpstream(target, options.clientTls),
+      socket,
       readyEvent(target),
       options.connectTimeoutMs,
       options.keepAliveTimeoutMs,

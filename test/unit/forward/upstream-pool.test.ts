@@ -917,3 +917,14 @@ t.test("against node:http: keep-alive, chunked upload and chunked download", asy
   assertComplete(t, await send(pool, get("/h", { method: "HEAD" })).settled, "");
   t.equal(connections, 1);
 });
+
+t.test("a TLS identity that cannot be used fails each request with an error, never the pool", async (t) => {
+  const port = await freePort();
+  const pool = makePool(t, `https://127.0.0.1:${port}`, {
+    clientTls: { rejectUnauthorized: true, key: Buffer.from("not a key"), cert: Buffer.from("not a cert") },
+  });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const outcome = await send(pool, get("/")).settled;
+    t.same(outcome.events, ["error"], `request ${attempt + 1} ends in onError`);
+  }
+});
