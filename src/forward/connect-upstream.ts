@@ -1,4 +1,4 @@
-import { connect as netConnect, isIP, type Socket } from "node:net";
+import { connect as netConnect, isIP, type OnReadOpts, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { UpstreamTarget } from "./upstream-target.js";
 
@@ -10,10 +10,13 @@ export interface ClientTls {
   rejectUnauthorized: boolean;
 }
 
-/** Opens a connection to an upstream: TCP, TLS (with the `--client-ssl-*` identity) or a UNIX socket. */
-export function connectUpstream(target: UpstreamTarget, clientTls: ClientTls): Socket {
-  if (target.socketPath) return netConnect(target.socketPath);
-  if (!target.secure) return netConnect(target.port, target.hostname);
+/**
+ * Opens a connection to an upstream: TCP, TLS (with the `--client-ssl-*` identity) or a UNIX socket. `onread`
+ * (caller-chosen read memory, see ReadBuffer) applies to plain sockets; a TLS socket emits `data` as usual.
+ */
+export function connectUpstream(target: UpstreamTarget, clientTls: ClientTls, onread?: OnReadOpts): Socket {
+  if (target.socketPath) return netConnect({ path: target.socketPath, onread });
+  if (!target.secure) return netConnect({ port: target.port, host: target.hostname, onread });
   return tlsConnect({
     host: target.hostname,
     port: target.port,

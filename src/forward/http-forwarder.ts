@@ -50,7 +50,7 @@ export class HttpForwarder {
       void this.forwardObserved(req, res, match, target, segments, this.launchObserver);
       return;
     }
-    this.dispatch(req, res, match, target, segments, this.streamedBody(req, match.prefix), undefined);
+    this.dispatch(req, res, match, target, segments, this.streamedBody(req, match), undefined);
   }
 
   private async forwardObserved(
@@ -69,7 +69,7 @@ export class HttpForwarder {
       while (true) {
         const { value, done } = await iterator.next();
         if (done) break;
-        this.activity.record(match.prefix);
+        this.activity.record(match);
         chunks.push(value);
         size += value.length;
         if (size > observer.bodyLimit) {
@@ -87,15 +87,7 @@ export class HttpForwarder {
         observer.bodyLimit,
         match.prefix,
       );
-      this.dispatch(
-        req,
-        res,
-        match,
-        target,
-        segments,
-        this.countedBody(chunks, iterator, match.prefix),
-        undefined,
-      );
+      this.dispatch(req, res, match, target, segments, this.countedBody(chunks, iterator, match), undefined);
       return;
     }
     const body = Buffer.concat(chunks, size);
@@ -115,22 +107,22 @@ export class HttpForwarder {
   private async *countedBody(
     head: Buffer[],
     rest: AsyncIterator<Buffer>,
-    prefix: string,
+    route: RouteMatch,
   ): AsyncGenerator<Buffer> {
     yield* head;
     while (true) {
       const { value, done } = await rest.next();
       if (done) return;
-      this.activity.record(prefix);
+      this.activity.record(route);
       yield value;
     }
   }
 
-  private streamedBody(req: IncomingMessage, prefix: string): AsyncIterable<Buffer> | null {
+  private streamedBody(req: IncomingMessage, route: RouteMatch): AsyncIterable<Buffer> | null {
     const length = req.headers["content-length"];
     if (req.headers["transfer-encoding"] === undefined && (length === undefined || length === "0"))
       return null;
-    return this.countedBody([], req[Symbol.asyncIterator]() as AsyncIterator<Buffer>, prefix);
+    return this.countedBody([], req[Symbol.asyncIterator]() as AsyncIterator<Buffer>, route);
   }
 
   private dispatch(
@@ -152,7 +144,7 @@ export class HttpForwarder {
       options.forwarding,
     );
     if (headers.host === undefined) headers.host = target.originHost;
-    const sink = new ResponseRelay(this, req, res, match.prefix, target, extraCookie);
+    const sink = new ResponseRelay(this, req, res, match, target, extraCookie);
     const exchange = this.pools.for(target).request(
       {
         method,
@@ -192,7 +184,7 @@ class ResponseRelay implements ResponseSink {
     private readonly forwarder: HttpForwarder,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
-    private readonly prefix: string,
+    private readonly route: RouteMatch,
     private readonly target: UpstreamTarget,
     private readonly extraCookie: string | undefined,
   ) {}
@@ -234,11 +226,21 @@ class ResponseRelay implements ResponseSink {
     return false;
   }
 
+  /** Nothing queued in the response (nor its socket): every chunk went to the kernel during its write. */
+  consumedData(): boolean {
+    return this.res.writableLength === 0;
+  }
+
   onEnd(): void {
     const { res } = this;
     res.end();
-    if (res.statusCode < 300) this.forwarder.activity.record(this.prefix);
-    else this.forwarder.log.debug("Not recording activity for status %d on %s", res.statusCode, this.prefix);
+    if (res.statusCode < 300) this.forwarder.activity.record(this.route);
+    else
+      this.forwarder.log.debug(
+        "Not recording activity for status %d on %s",
+        res.statusCode,
+        this.route.prefix,
+      );
   }
 
   onError(error: Error): void {

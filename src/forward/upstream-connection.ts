@@ -1,5 +1,8 @@
 import type { Socket } from "node:net";
+import { connectUpstream, readyEvent, type ClientTls } from "./connect-upstream.js";
+import { ReadBuffer } from "./read-buffer.js";
 import { upstreamError, type ExchangeTransport, type UpstreamExchange } from "./upstream-exchange.js";
+import type { UpstreamTarget } from "./upstream-target.js";
 
 /** What a connection reports to the pool that owns it. */
 export interface ConnectionOwner {
@@ -11,9 +14,11 @@ export interface ConnectionOwner {
 
 /**
  * One keep-alive socket to an upstream, carrying one exchange at a time. Its listeners are attached once for
- * the socket's life, not per request.
+ * the socket's life, not per request; a plain socket reads into memory it reuses (ReadBuffer).
  */
 export class UpstreamConnection implements ExchangeTransport {
+  private readonly socket: Socket;
+  private readonly reads = new ReadBuffer();
   private exchange: UpstreamExchange | undefined;
   private connected = false;
   private lastError: Error | undefined;
@@ -24,17 +29,20 @@ export class UpstreamConnection implements ExchangeTransport {
   /** What the socket's inactivity timeout is set to: changed only when a request asks for another. */
   private socketTimeoutMs: number;
 
+  /** Throws when the socket cannot even be opened (a TLS identity Node refuses). */
   constructor(
-    private readonly socket: Socket,
-    readyEvent: "connect" | "secureConnect",
+    target: UpstreamTarget,
+    clientTls: ClientTls,
     connectTimeoutMs: number,
     idleTimeoutMs: number,
     private readonly owner: ConnectionOwner,
   ) {
+    const socket = connectUpstream(target, clientTls, { buffer: this.reads.next, callback: this.onRead });
+    this.socket = socket;
     this.idleTimeoutMs = idleTimeoutMs;
     this.socketTimeoutMs = connectTimeoutMs;
     socket.setTimeout(connectTimeoutMs);
-    socket.once(readyEvent, this.onReady);
+    socket.once(readyEvent(target), this.onReady);
     socket.on("data", this.onData);
     socket.on("end", this.onEnd);
     socket.on("error", this.onError);
@@ -145,10 +153,23 @@ export class UpstreamConnection implements ExchangeTransport {
     else this.idle();
   };
 
-  private readonly onData = (chunk: Buffer): void => {
-    if (this.exchange) this.exchange.receive(chunk);
-    else this.socket.destroy(); // Bytes nobody asked for: the connection's framing can no longer be trusted.
+  /** Plain sockets: the bytes are in the reused read memory, which is kept unless they are still referenced. */
+  private readonly onRead = (length: number, memory: Uint8Array): boolean => {
+    if (!this.deliver((memory as Buffer).subarray(0, length))) this.reads.handOff();
+    return true;
   };
+
+  /** TLS sockets. */
+  private readonly onData = (chunk: Buffer): void => {
+    this.deliver(chunk);
+  };
+
+  /** Returns whether the chunk's memory is free again. */
+  private deliver(chunk: Buffer): boolean {
+    if (this.exchange) return this.exchange.receive(chunk);
+    this.socket.destroy(); // Bytes nobody asked for: the connection's framing can no longer be trusted.
+    return true;
+  }
 
   /** A close-delimited body ends with the upstream's FIN; before any answer, the close handler decides. */
   private readonly onEnd = (): void => {

@@ -22,8 +22,16 @@ export interface UpstreamRequest {
 /** Where a response goes. Exactly one of onEnd/onError ends every exchange that was not aborted. */
 export interface ResponseSink {
   onHead(head: ResponseHead): void;
-  /** Returns false when the consumer is full: the upstream is paused until `resume()`. */
+  /**
+   * `chunk` may be a view of the connection's read memory. Returns false when the consumer is full: the upstream
+   * is paused until `resume()`.
+   */
   onData(chunk: Buffer): boolean;
+  /**
+   * Whether no byte given to onData is referenced any more (all written out, none queued): the connection may
+   * then read into the same memory again. Absent: never (the sink may keep chunks).
+   */
+  consumedData?(): boolean;
   onEnd(): void;
   onError(error: Error): void;
 }
@@ -136,20 +144,17 @@ export class UpstreamExchange implements ExchangeControl {
     if (this.phase === "body") this.transport?.resume();
   }
 
-  /** Bytes from the connection. */
-  receive(chunk: Buffer): void {
-    if (this.phase === "done") return;
+  /** Bytes from the connection. Returns whether their memory is free again once this returns. */
+  receive(chunk: Buffer): boolean {
+    if (this.phase === "done") return true;
     this.responseStarted = true;
     try {
-      if (this.phase === "head") {
-        const rest = this.readHead(chunk);
-        if (rest === undefined) return;
-        chunk = rest;
-      }
-      this.readBody(chunk);
+      const rest = this.phase === "head" ? this.readHead(chunk) : chunk;
+      if (rest !== undefined) this.readBody(rest);
     } catch (error) {
       this.fail(error as Error);
     }
+    return this.sink.consumedData?.() ?? false;
   }
 
   /** The upstream closed its side. A close-delimited body ends here; anything else was cut short. */
@@ -173,7 +178,8 @@ export class UpstreamExchange implements ExchangeControl {
     if (end === -1) {
       if (buffer.length > MAX_RESPONSE_HEAD)
         throw new UpstreamProtocolError("upstream response head too large");
-      this.pendingHead = buffer;
+      // The connection may read into this memory again: a head waiting for its rest is kept as a copy.
+      this.pendingHead = buffer === chunk ? Buffer.from(chunk) : buffer;
       return undefined;
     }
     this.pendingHead = undefined;

@@ -1,5 +1,4 @@
-import type { Socket } from "node:net";
-import { connectUpstream, readyEvent, type ClientTls } from "./connect-upstream.js";
+import type { ClientTls } from "./connect-upstream.js";
 import { UpstreamConnection, type ConnectionOwner } from "./upstream-connection.js";
 import {
   UpstreamExchange,
@@ -87,22 +86,21 @@ export class UpstreamPool implements ConnectionOwner {
 
   private open(exchange: UpstreamExchange): void {
     const { target, options } = this;
-    let socket: Socket;
+    let connection: UpstreamConnection;
     try {
-      socket = connectUpstream(target, options.clientTls);
+      connection = new UpstreamConnection(
+        target,
+        options.clientTls,
+        options.connectTimeoutMs,
+        options.keepAliveTimeoutMs,
+        this,
+      );
     } catch (error) {
       // E.g. a `--client-ssl-key` TLS refuses: this request fails, the pool and the proxy carry on.
       exchange.fail(error as Error);
       return;
     }
     this.size++;
-    const connection = new UpstreamConnection(
-      socket,
-      readyEvent(target),
-      options.connectTimeoutMs,
-      options.keepAliveTimeoutMs,
-      this,
-    );
     connection.run(exchange);
   }
 

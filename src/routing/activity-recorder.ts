@@ -1,12 +1,12 @@
 import type { Logger } from "../log/logger.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
-import type { RouteStore } from "./route-store.js";
+import type { RouteMatch, RouteStore } from "./route-store.js";
 
 /**
- * Tracks each route's `last_activity` (chp-compat-spec §3.9). CHP writes the store on every chunk; here a
- * request only notes the time in a map, and the notes reach the store in one batch per interval — and right
- * before the API answers a read, so JupyterHub always sees the newest value. Per request that is a map write
- * instead of a store round-trip, whatever the number of active routes.
+ * Tracks each route's `last_activity` (chp-compat-spec §3.9). CHP writes the store on every chunk. Here a
+ * request notes the time on the route it matched when the store keeps notes itself (the in-memory store folds
+ * them in when a route is read); for other stores the notes wait in a map and reach the store in one batch per
+ * interval — and right before the API answers a read, so JupyterHub always sees the newest value.
  */
 export class ActivityRecorder {
   private pending = new Map<string, number>();
@@ -22,8 +22,9 @@ export class ActivityRecorder {
     this.timer.unref();
   }
 
-  record(prefix: string): void {
-    this.pending.set(prefix, Date.now());
+  record(route: RouteMatch): void {
+    if (route.noteActivity) route.noteActivity(Date.now());
+    else this.pending.set(route.prefix, Date.now());
   }
 
   /** A route that was (re)added starts from its own `last_activity`; earlier notes must not overwrite it. */
@@ -31,7 +32,7 @@ export class ActivityRecorder {
     this.pending.delete(prefix);
   }
 
-  /** Writes the noted times to the store; a time never moves a route's `last_activity` backwards. */
+  /** Writes the waiting notes to the store; a time never moves a route's `last_activity` backwards. */
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
     const batch = this.pending;
@@ -39,7 +40,7 @@ export class ActivityRecorder {
     for (const [prefix, at] of batch) {
       const stopTimer = this.metrics?.lastActivityUpdating.startTimer();
       try {
-        // The embedded store answers synchronously: no await (and no microtask) per route for it.
+        // Stores may answer synchronously: no await (and no microtask) per route for those.
         const found = this.store.get(prefix);
         const data = found instanceof Promise ? await found : found;
         const current = data?.last_activity instanceof Date ? data.last_activity.getTime() : undefined;

@@ -8,8 +8,15 @@ export interface RouteData {
 }
 
 export interface RouteMatch {
+  /** The matched route path in normal form (`/a/b`, or `/` for the root). */
   prefix: string;
   data: RouteData;
+  /**
+   * Present on stores whose matches are lasting per-route objects (the in-memory store): a request's activity
+   * is then a field write on the route it already holds, folded into `last_activity` when the route is read.
+   * Without it, the activity recorder writes notes through `update`, in batches.
+   */
+  noteActivity?(at: number): void;
 }
 
 /**

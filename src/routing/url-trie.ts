@@ -1,6 +1,6 @@
 /**
  * Segment-wise prefix tree of route paths (CHP's URLTrie semantics, chp-compat-spec §3.2): `/b/c` matches
- * `/b/c`, `/b/c/` and `/b/c/d` but not `/b/cd`; a lookup returns the deepest node that holds data.
+ * `/b/c`, `/b/c/` and `/b/c/d` but not `/b/cd`; a lookup returns the data of the deepest node that holds any.
  * Branches live in a Map, so segments named `constructor` or `__proto__` are ordinary names (CHP bug §6.3 #3).
  */
 
@@ -14,19 +14,13 @@ export function pathSegments(path: string): string[] {
 }
 
 interface TrieNode<T> {
-  prefix: string;
-  branches: Map<string, TrieNode<T>>;
+  /** Made with the first child: most nodes are leaves (one per user's server), and lookups skip them faster. */
+  branches: Map<string, TrieNode<T>> | undefined;
   data: T | undefined;
 }
 
-export interface TrieMatch<T> {
-  /** The matched route path in normal form (`/a/b`, or `/` for the root). */
-  prefix: string;
-  data: T;
-}
-
 export class UrlTrie<T> {
-  private readonly root: TrieNode<T> = { prefix: "/", branches: new Map(), data: undefined };
+  private readonly root: TrieNode<T> = { branches: undefined, data: undefined };
   private nodes = 0;
 
   /** Nodes below the root: lets route churn be checked for leftovers (removed routes must not hold memory). */
@@ -37,10 +31,10 @@ export class UrlTrie<T> {
   add(path: string, data: T): void {
     let node = this.root;
     for (const segment of pathSegments(path)) {
+      node.branches ??= new Map();
       let child = node.branches.get(segment);
       if (!child) {
-        const prefix = node.prefix === "/" ? `/${segment}` : `${node.prefix}/${segment}`;
-        child = { prefix, branches: new Map(), data: undefined };
+        child = { branches: undefined, data: undefined };
         node.branches.set(segment, child);
         this.nodes++;
       }
@@ -54,40 +48,42 @@ export class UrlTrie<T> {
     const trail: TrieNode<T>[] = [this.root];
     const segments = pathSegments(path);
     for (const segment of segments) {
-      const child = trail[trail.length - 1].branches.get(segment);
+      const child = trail[trail.length - 1].branches?.get(segment);
       if (!child) return;
       trail.push(child);
     }
     trail[trail.length - 1].data = undefined;
     for (let i = trail.length - 1; i > 0; i--) {
       const node = trail[i];
-      if (node.data !== undefined || node.branches.size > 0) break;
-      trail[i - 1].branches.delete(segments[i - 1]);
+      if (node.data !== undefined || node.branches !== undefined) break;
+      const parent = trail[i - 1];
+      parent.branches?.delete(segments[i - 1]);
+      if (parent.branches?.size === 0) parent.branches = undefined;
       this.nodes--;
     }
   }
 
   /**
-   * Longest segment-wise prefix of `path` that holds data. Walks the path in place, one segment at a time, and
-   * stops where the tree does: this runs for every proxied request.
+   * The data of the longest segment-wise prefix of `path` that holds any. Walks the path in place, one segment at
+   * a time, and stops where the tree does: this runs for every proxied request.
    */
-  match(path: string): TrieMatch<T> | undefined {
+  match(path: string): T | undefined {
     let node = this.root;
-    let best: TrieNode<T> | undefined = node.data === undefined ? undefined : node;
+    let best = node.data;
     let start = 0;
     let end = path.length;
     while (start < end && path.charCodeAt(start) === 47) start++;
     while (end > start && path.charCodeAt(end - 1) === 47) end--;
-    while (start < end && node.branches.size > 0) {
+    while (start < end && node.branches !== undefined) {
       let stop = path.indexOf("/", start);
       if (stop === -1 || stop > end) stop = end;
       const child = node.branches.get(path.slice(start, stop));
       if (!child) break;
       node = child;
-      if (node.data !== undefined) best = node;
+      if (node.data !== undefined) best = node.data;
       start = stop + 1;
     }
-    return best && { prefix: best.prefix, data: best.data as T };
+    return best;
   }
 }
 

@@ -87,7 +87,7 @@ export class WebSocketRelay {
       socket,
       { request: requestHead, method: req.method, url, clientHead: head },
       target,
-      match.prefix,
+      match,
       tap,
     );
   }
@@ -100,7 +100,7 @@ export class WebSocketRelay {
     socket: Duplex,
     upgrade: UpstreamUpgrade,
     target: UpstreamTarget,
-    prefix: string,
+    route: RouteMatch,
     tap: GuardedTap | undefined,
   ): void {
     const upstream = connectUpstream(target, this.options.clientTls);
@@ -146,7 +146,7 @@ export class WebSocketRelay {
         tap?.closed();
         return;
       }
-      this.pair(socket, upstream, prefix, tap);
+      this.pair(socket, upstream, route, tap);
       tap?.opened(response.headers);
       if (response.rest.length > 0) {
         socket.write(response.rest);
@@ -181,7 +181,7 @@ export class WebSocketRelay {
     }
   }
 
-  private pair(client: Duplex, server: Duplex, prefix: string, tap: GuardedTap | undefined): void {
+  private pair(client: Duplex, server: Duplex, route: RouteMatch, tap: GuardedTap | undefined): void {
     for (const s of [client, server]) {
       const net = s as Duplex & {
         setNoDelay?: (b: boolean) => void;
@@ -200,7 +200,7 @@ export class WebSocketRelay {
     const activity = this.activity;
     pump(client, server, (chunk) => {
       if (!framesTap) (pair.toServer ??= frameBoundaries()).push(chunk);
-      activity.record(prefix);
+      activity.record(route);
       tap?.clientBytes(chunk);
     });
     pump(server, client, (chunk) => {

@@ -1,14 +1,19 @@
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import t from "tap";
 import { CHP_METRIC_TYPES } from "../support/chp-metrics.js";
 import { startEchoBackend } from "../support/echo-backend.js";
 import { freePorts } from "../support/ports.js";
 import { parsePrometheusText, sampleValue } from "../support/prometheus-text.js";
+import { tempDir } from "../support/temp-dir.js";
 import { sleep } from "../support/wait.js";
 import { webRequest } from "../support/web-client.js";
 import { openWebSocket } from "../support/websocket-client.js";
 import { startProxyUnderTest } from "./harness.js";
 
 // The Prometheus endpoint (chp-compat-spec §3.13; §5.4 "metrics names").
+
+const DUMMY_STORE = fileURLToPath(new URL("../../../test/fixtures/dummy-store.cjs", import.meta.url));
 
 const echo = await startEchoBackend();
 t.teardown(() => echo.close());
@@ -95,11 +100,28 @@ t.test("proxy counters", async (t) => {
   t.equal(await sample("find_target_for_req_count"), before.lookups + 3, "one lookup per routed request");
 });
 
-t.test("last_activity writes are timed", async (t) => {
-  await proxy.addRoute("/timed", echo.target);
-  const before = await sample("last_activity_updating_count");
-  // The first write after a POST comes a second later (writes are throttled per route).
-  await sleep(1100);
-  t.equal((await webRequest(`${proxy.url}/timed/x`)).status, 200);
-  t.equal(await sample("last_activity_updating_count"), before + 1);
+t.test("last_activity writes into a storage backend are timed", async (t) => {
+  const [port] = await freePorts(1);
+  const plugged = await startProxyUnderTest(
+    t,
+    ["--storage-backend", DUMMY_STORE, "--metrics-ip", "127.0.0.1", "--metrics-port", String(port)],
+    { ready: /Serve metrics at/, env: { DUMMY_STORE_FILE: join(tempDir(t), "table.json") } },
+  );
+  const pluggedSample = async (name: string) =>
+    sampleValue(parsePrometheusText((await webRequest(`http://127.0.0.1:${port}/metrics`)).body), name) ?? 0;
+  await plugged.addRoute("/timed", echo.target);
+  const added = await plugged.lastActivity("/timed");
+  const before = await pluggedSample("last_activity_updating_count");
+  await sleep(10);
+  t.equal((await webRequest(`${plugged.url}/timed/x`)).status, 200);
+  t.ok((await plugged.lastActivity("/timed")) > added, "the API read shows the request's activity");
+  t.equal(await pluggedSample("last_activity_updating_count"), before + 1, "one timed store write");
+});
+
+t.test("with the in-memory store a request's activity shows at the next API read", async (t) => {
+  await proxy.addRoute("/noted", echo.target);
+  const added = await proxy.lastActivity("/noted");
+  await sleep(10);
+  t.equal((await webRequest(`${proxy.url}/noted/x`)).status, 200);
+  t.ok((await proxy.lastActivity("/noted")) > added);
 });

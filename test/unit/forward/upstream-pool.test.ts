@@ -928,3 +928,65 @@ t.test("a TLS identity that cannot be used fails each request with an error, nev
     t.same(outcome.events, ["error"], `request ${attempt + 1} ends in onError`);
   }
 });
+
+/** Reads a response whose pieces arrive as separate reads; records what each onData got. */
+async function readPieces(
+  t: Test,
+  pieces: string[],
+  consumedData: (() => boolean) | undefined,
+): Promise<{ status?: number; copies: string[]; views: Buffer[]; memories: Set<ArrayBufferLike> }> {
+  const server = await rawServer(t, async (request) => {
+    for (const piece of pieces) {
+      request.respond(piece);
+      await sleep(20);
+    }
+  });
+  const pool = makePool(t, server.target);
+  const result = { status: undefined as number | undefined, copies: [] as string[], views: [] as Buffer[] };
+  const memories = new Set<ArrayBufferLike>();
+  await new Promise<void>((resolve, reject) => {
+    pool.request(get("/"), {
+      onHead: (head) => (result.status = head.status),
+      onData: (chunk) => {
+        result.copies.push(chunk.toString("latin1"));
+        result.views.push(chunk);
+        memories.add(chunk.buffer);
+        return true;
+      },
+      onEnd: resolve,
+      onError: reject,
+      ...(consumedData ? { consumedData } : {}),
+    });
+  });
+  return { ...result, memories };
+}
+
+t.test("read memory is reused from read to read when the sink has consumed the bytes", async (t) => {
+  const body = ["first-piece-", "second-piece-", "third-piece"];
+  const got = await readPieces(t, [`HTTP/1.1 200 OK\r\nContent-Length: 36\r\n\r\n`, ...body], () => true);
+  t.same(got.copies, body, "each read's bytes as they came");
+  t.equal(got.memories.size, 1, "one memory for all reads");
+});
+
+t.test("a sink that may keep chunks gets new memory for every read: kept chunks stay intact", async (t) => {
+  const body = ["aaaaaaaaaaaa", "bbbbbbbbbbbbb", "ccccccccccc"];
+  for (const consumedData of [undefined, () => false]) {
+    const got = await readPieces(t, [`HTTP/1.1 200 OK\r\nContent-Length: 36\r\n\r\n`, ...body], consumedData);
+    t.same(
+      got.views.map((view) => view.toString("latin1")),
+      body,
+      "chunks kept by reference still hold their bytes",
+    );
+    t.equal(got.memories.size, body.length, "a memory per read");
+  }
+});
+
+t.test("a head split across reads is kept as a copy while the read memory is reused", async (t) => {
+  const got = await readPieces(
+    t,
+    ["HTTP/1.1 201 Created\r\nX-Long-Header: 0123456789", "abcdef\r\nContent-Length: 4\r\n\r\n", "body"],
+    () => true,
+  );
+  t.equal(got.status, 201, "the head's first part survived the second read");
+  t.same(got.copies, ["body"]);
+});

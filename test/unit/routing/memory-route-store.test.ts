@@ -1,6 +1,6 @@
 import t from "tap";
 import { MemoryRouteStore } from "../../../src/routing/memory-route-store.js";
-import { cleanRoutePath, type RouteData } from "../../../src/routing/route-store.js";
+import { cleanRoutePath, type RouteData, type RouteMatch } from "../../../src/routing/route-store.js";
 
 // CHP's store_spec.js (chp-compat-spec §5.3 items 47–58) on MemoryRouteStore, plus the path normalisation
 // (CHP's trimPrefix, §2.5) the API relies on.
@@ -114,4 +114,32 @@ t.test("§6.3 #3: prototype-like keys are ordinary routes", async (t) => {
   t.equal(store.getTarget("/constructor/x")?.data.target, "http://ctor");
   t.same(Object.keys(store.getAll()), ["/__proto__", "/constructor"]);
   t.equal(store.get("/toString"), undefined);
+});
+
+t.test("activity noted on a match is folded into last_activity when the route is read", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/user/a", route("http://a", { last_activity: new Date(1000) }));
+  store.add("/user/b", route("http://b", { last_activity: new Date(1000) }));
+  const a = store.getTarget("/user/a/lab") as RouteMatch;
+  t.equal(store.getTarget("/user/a/api"), a, "one lasting match per route: lookups allocate nothing");
+  t.ok(a.noteActivity, "with a note slot");
+
+  a.noteActivity?.(5000);
+  a.noteActivity?.(7000);
+  t.equal(a.data.last_activity?.getTime(), 1000, "a note is not a write");
+  t.equal(store.get("/user/a")?.last_activity?.getTime(), 7000, "get folds in the newest note");
+  store.getTarget("/user/b/x")?.noteActivity?.(6000);
+  const all = store.getAll();
+  t.equal(all["/user/b"].last_activity?.getTime(), 6000, "getAll folds in notes too");
+
+  a.noteActivity?.(3000);
+  t.equal(store.get("/user/a")?.last_activity?.getTime(), 7000, "an older note never moves it back");
+
+  a.noteActivity?.(9000);
+  store.add("/user/a", route("http://a2", { last_activity: new Date(2000) }));
+  t.equal(store.get("/user/a")?.last_activity?.getTime(), 2000, "a re-added route starts from its own time");
+  t.not(store.getTarget("/user/a"), a, "and is a new match");
+  a.noteActivity?.(9500);
+  store.remove("/user/a");
+  t.equal(store.get("/user/a"), undefined, "notes on a removed route create nothing");
 });
