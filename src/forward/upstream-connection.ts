@@ -153,9 +153,16 @@ export class UpstreamConnection implements ExchangeTransport {
     else this.idle();
   };
 
-  /** Plain sockets: the bytes are in the reused read memory, which is kept unless they are still referenced. */
+  /** Plain sockets: the bytes are in reused read memory (see ReadBuffer), whose reuse depends on the consumer. */
   private readonly onRead = (length: number, memory: Uint8Array): boolean => {
-    if (!this.deliver((memory as Buffer).subarray(0, length))) this.reads.handOff();
+    const exchange = this.exchange;
+    if (this.deliver((memory as Buffer).subarray(0, length))) {
+      this.reads.reclaim();
+    } else {
+      this.reads.handOff();
+      // Its consumer is finished: later answers on this connection go to another one, which cannot tell us.
+      if (exchange === undefined || exchange.finished) this.reads.abandon();
+    }
     return true;
   };
 

@@ -990,3 +990,87 @@ t.test("a head split across reads is kept as a copy while the read memory is reu
   t.equal(got.status, 201, "the head's first part survived the second read");
   t.same(got.copies, ["body"]);
 });
+
+t.test("memory a sink held is read into again only after the sink holds nothing", async (t) => {
+  const pieces = ["11111111", "22222222", "33333333", "44444444", "55555555", "66666666"];
+  const server = await rawServer(t, async (request) => {
+    request.respond(`HTTP/1.1 200 OK\r\nContent-Length: ${pieces.join("").length}\r\n\r\n`);
+    for (const piece of pieces) {
+      await sleep(20);
+      request.respond(piece);
+    }
+  });
+  const pool = makePool(t, server.target);
+  const held: Buffer[] = [];
+  const memories: ArrayBufferLike[] = [];
+  const seenWhenReleased: string[] = [];
+  let holding = true;
+  await new Promise<void>((resolve, reject) => {
+    pool.request(get("/"), {
+      onHead: () => undefined,
+      onData: (chunk) => {
+        memories.push(chunk.buffer);
+        const read = memories.length;
+        // Reads 1–3 and 5 are held, as chunks queued for a slow client are; read 4 and 6 release all held.
+        holding = read !== 4 && read !== 6;
+        held.push(chunk);
+        if (!holding) {
+          seenWhenReleased.push(...held.map((view) => view.toString("latin1")));
+          held.length = 0;
+        }
+        return true;
+      },
+      consumedData: () => !holding,
+      onEnd: resolve,
+      onError: reject,
+    });
+  });
+  t.same(seenWhenReleased, pieces, "no held chunk was overwritten before it was released");
+  t.equal(new Set(memories.slice(0, 4)).size, 4, "reads while bytes are held go to other memory");
+  t.equal(memories[4], memories[3], "after a release the same memory is read into again");
+  t.ok(memories.slice(0, 3).includes(memories[5]), "memory released by the sink serves a later read");
+});
+
+t.test("memory still held by a finished exchange's sink is never read into for the next one", async (t) => {
+  const server = await rawServer(t, async (request) => {
+    if (request.index === 0) {
+      // The body in a read of its own: it sits at the start of its memory, where any later read would land.
+      request.respond("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n");
+      await sleep(20);
+      request.respond("first-answer");
+      return;
+    }
+    request.respond("HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n");
+    for (const piece of ["aaaa", "bbbb", "cccc", "dddd"]) {
+      await sleep(20);
+      request.respond(piece);
+    }
+  });
+  const pool = makePool(t, server.target);
+  const kept: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    pool.request(get("/1"), {
+      onHead: () => undefined,
+      onData: (chunk) => kept.push(chunk) > 0,
+      consumedData: () => false,
+      onEnd: resolve,
+      onError: reject,
+    });
+  });
+  let reads = 0;
+  await new Promise<void>((resolve, reject) => {
+    pool.request(get("/2"), {
+      onHead: () => undefined,
+      onData: () => {
+        reads++;
+        return true;
+      },
+      // Holds its first read, then releases: later reads go to spare memory.
+      consumedData: () => reads !== 1,
+      onEnd: resolve,
+      onError: reject,
+    });
+  });
+  t.equal(server.connections.length, 1, "both exchanges ran on one connection");
+  t.equal(Buffer.concat(kept).toString("latin1"), "first-answer", "the first sink's chunks are intact");
+});
