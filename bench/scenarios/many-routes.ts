@@ -109,13 +109,13 @@ async function measure(ctx: BenchContext, kind: TargetKind, script: string): Pro
     const rpsMany: number[] = [];
     const kept: number[] = [];
     for (let round = 0; round < Math.max(MIN_RATIO_PAIRS, ctx.options.rounds); round++) {
-      const rps = new Map<number, number>();
+      const rps = new Map<Target, number>();
       for (const { routes, target } of alternatingOrder(tables, round)) {
         ctx.log(`  ${kind}: throughput with ${routes} route${routes === 1 ? "" : "s"}`);
-        rps.set(routes, await throughput(ctx, target, script, ctx.options.warmupS));
+        rps.set(target, await throughput(ctx, target, script, ctx.options.warmupS));
       }
-      rpsMany.push(rps.get(users) ?? NaN);
-      kept.push((100 * (rps.get(users) ?? NaN)) / (rps.get(1) ?? NaN));
+      rpsMany.push(rps.get(many) ?? NaN);
+      kept.push((100 * (rps.get(many) ?? NaN)) / (rps.get(one) ?? NaN));
     }
     return { ...figures, rpsMany: median(rpsMany) ?? NaN, kept: median(kept) ?? NaN };
   } finally {

@@ -161,7 +161,7 @@ export class UpstreamConnection implements ExchangeTransport {
     } else {
       this.reads.handOff();
       // Its consumer is finished: later answers on this connection go to another one, which cannot tell us.
-      if (exchange === undefined || exchange.finished) this.reads.abandon();
+      if (exchange?.finished) this.reads.abandon();
     }
     return true;
   };
