@@ -108,11 +108,11 @@ export class RoutesApi {
     }
     this.metrics?.apiRouteGet.inc();
     const since = query.get("inactiveSince") || query.get("inactive_since");
-    const routes = await this.store.getAll();
     if (!since) {
-      sendJson(res, routes);
+      sendJsonText(res, this.store.getAllJson?.() ?? JSON.stringify(await this.store.getAll()));
       return;
     }
+    const routes = await this.store.getAll();
     const cutoff = Date.parse(since);
     if (!Number.isFinite(cutoff)) throw new ApiError(400, `Invalid datestamp '${since}' must be ISO8601.`);
     const inactive: Record<string, RouteData> = {};
@@ -181,6 +181,10 @@ function activityTime(value: unknown): number | undefined {
 }
 
 function sendJson(res: ServerResponse, value: unknown): void {
+  sendJsonText(res, JSON.stringify(value));
+}
+
+function sendJsonText(res: ServerResponse, json: string): void {
   res.writeHead(200, { "content-type": "application/json" });
-  res.end(JSON.stringify(value));
+  res.end(json);
 }

@@ -54,7 +54,7 @@ export class ProxyDispatcher {
           return;
         }
         req.url = resolution.outgoing;
-        this.log.debug("PROXY WEB %s to %s", resolution.outgoing.split("?")[0], resolution.match.data.target);
+        if (this.log.isLevelEnabled("debug")) this.logProxied("WEB", resolution);
         this.forwarder.forward(req, res, resolution.match, resolution.target, resolution.segments);
       },
       (error: unknown) => {
@@ -80,7 +80,7 @@ export class ProxyDispatcher {
           return;
         }
         req.url = resolution.outgoing;
-        this.log.debug("PROXY WS %s to %s", resolution.outgoing.split("?")[0], resolution.match.data.target);
+        if (this.log.isLevelEnabled("debug")) this.logProxied("WS", resolution);
         this.relay.relay(req, socket, head, resolution.match, resolution.target, resolution.segments);
       },
       (error: unknown) => {
@@ -103,12 +103,23 @@ export class ProxyDispatcher {
     if (!match) return { ok: false, code: 404, reason: "no route" };
     let target: UpstreamTarget;
     try {
-      target = parseUpstreamTarget(match.data.target);
+      target = match.parsedTarget ? match.parsedTarget() : parseUpstreamTarget(match.data.target);
     } catch (error) {
       return { ok: false, code: 500, reason: `bad target ${match.data.target}: ${(error as Error).message}` };
     }
-    const segments = Math.max(0, segmentCount(match.prefix) - (this.settings.hostRouting ? 1 : 0));
+    const depth = match.depth ?? segmentCount(match.prefix);
+    const segments = Math.max(0, depth - (this.settings.hostRouting ? 1 : 0));
     return { ok: true, match, target, segments, outgoing: path.outgoing };
+  }
+
+  /** Only at debug level: its arguments would cost every request an allocation and a read of the route's data. */
+  private logProxied(kind: "WEB" | "WS", resolution: { match: RouteMatch; outgoing: string }): void {
+    this.log.debug(
+      "PROXY %s %s to %s",
+      kind,
+      resolution.outgoing.split("?")[0],
+      resolution.match.data.target,
+    );
   }
 
   private logAccess(req: IncomingMessage, res: ServerResponse): void {

@@ -1,5 +1,7 @@
 /** The routing table as JupyterHub sees it through the REST API (chp-compat-spec §2.4, §3.14). */
 
+import type { UpstreamTarget } from "../forward/upstream-target.js";
+
 /** The JSON body JupyterHub posted, stored verbatim, plus `last_activity`. */
 export interface RouteData {
   target: string;
@@ -17,6 +19,14 @@ export interface RouteMatch {
    * Without it, the activity recorder writes notes through `update`, in batches.
    */
   noteActivity?(at: number): void;
+  /**
+   * Lasting matches also keep what each request derives from the route: the number of segments in `prefix`, and
+   * the parsed target (parsed once; throws for an unusable one, as `parseUpstreamTarget` does). A request then
+   * reads this one object, not the route's data and strings; under a load spread over thousands of routes each
+   * of those is a cold memory page of its own.
+   */
+  readonly depth?: number;
+  parsedTarget?(): UpstreamTarget;
 }
 
 /**
@@ -27,6 +37,8 @@ export interface RouteStore {
   get(path: string): RouteData | undefined | Promise<RouteData | undefined>;
   getTarget(path: string): RouteMatch | undefined | Promise<RouteMatch | undefined>;
   getAll(): Record<string, RouteData> | Promise<Record<string, RouteData>>;
+  /** `JSON.stringify(getAll())`, where the store can produce it faster (the in-memory store). */
+  getAllJson?(): string;
   add(path: string, data: RouteData): void | Promise<void>;
   update(path: string, partial: Partial<RouteData>): void | Promise<void>;
   remove(path: string): void | Promise<void>;

@@ -143,3 +143,82 @@ t.test("activity noted on a match is folded into last_activity when the route is
   store.remove("/user/a");
   t.equal(store.get("/user/a"), undefined, "notes on a removed route create nothing");
 });
+
+t.test(
+  "notes far from the store's epoch (≈ 12 days on, or the clock stepping back) keep every route's time",
+  async (t) => {
+    const store = new MemoryRouteStore();
+    const start = Date.now();
+    store.add("/user/a", route("http://a", { last_activity: new Date(0) }));
+    store.add("/user/b", route("http://b", { last_activity: new Date(0) }));
+    const a = store.getTarget("/user/a") as RouteMatch;
+    const b = store.getTarget("/user/b") as RouteMatch;
+
+    a.noteActivity?.(start + 1000);
+    const later = start + 2 ** 31;
+    b.noteActivity?.(later);
+    t.equal(
+      store.get("/user/a")?.last_activity?.getTime(),
+      start + 1000,
+      "a note taken before a new epoch survives",
+    );
+    t.equal(
+      store.get("/user/b")?.last_activity?.getTime(),
+      later,
+      "the note past the old epoch's range is exact",
+    );
+
+    a.noteActivity?.(later + 5);
+    t.equal(store.get("/user/a")?.last_activity?.getTime(), later + 5, "notes in the new epoch are exact");
+
+    b.noteActivity?.(later + 7);
+    a.noteActivity?.(start - 60_000);
+    t.equal(
+      store.get("/user/b")?.last_activity?.getTime(),
+      later + 7,
+      "the clock stepping back loses no note",
+    );
+    t.equal(store.get("/user/a")?.last_activity?.getTime(), later + 5, "and moves no time backwards");
+  },
+);
+
+t.test("a match keeps its depth and parsed target; an update that changes the target is seen", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/user/a/", route("http://127.0.0.1:8001/base"));
+  const match = store.getTarget("/user/a/lab/tree") as RouteMatch;
+  t.equal(match.depth, 2, "segments in the route's prefix");
+  const parsed = match.parsedTarget?.();
+  t.match(parsed, { key: "http://127.0.0.1:8001", basePath: "/base" });
+  t.equal(match.parsedTarget?.(), parsed, "parsed once");
+  store.update("/user/a", { target: "http://127.0.0.1:8002" });
+  t.match(
+    match.parsedTarget?.(),
+    { key: "http://127.0.0.1:8002", basePath: "" },
+    "re-parsed after an update",
+  );
+  store.add("/bad", route("ftp://example.com"));
+  t.throws(() => (store.getTarget("/bad") as RouteMatch).parsedTarget?.(), /Unexpected protocol/);
+  t.equal((store.getTarget("/") as RouteMatch | undefined)?.depth, undefined, "no match, no depth");
+});
+
+t.test("getAllJson is JSON.stringify(getAll()) through notes, updates, re-adds and removals", async (t) => {
+  const store = new MemoryRouteStore();
+  const same = (why: string) => t.equal(store.getAllJson(), JSON.stringify(store.getAll()), why);
+  same("empty table");
+  store.add("/", route("http://hub", { last_activity: new Date(1000) }));
+  store.add("/user/a", route("http://a", { user: "a", server_name: "", last_activity: new Date(1000) }));
+  store.add('/user/"quoted"', route("http://q", { last_activity: new Date(1000) }));
+  same("fresh routes, keys that need escaping");
+  same("served again from what was kept");
+  store.getTarget("/user/a/api")?.noteActivity?.(Date.now());
+  same("after a note");
+  store.update("/", { target: "http://hub2", extra: [1, 2] });
+  same("after an update");
+  store.add("/user/a", route("http://a2", { last_activity: new Date(5) }));
+  store.remove('/user/"quoted"');
+  same("after a re-add and a removal");
+  t.match(JSON.parse(store.getAllJson()), {
+    "/": { target: "http://hub2" },
+    "/user/a": { target: "http://a2" },
+  });
+});
