@@ -5,7 +5,9 @@ import path from "node:path";
 import { PROXY_BIN, type RunningProcess } from "../../test/support/proxy-process.js";
 import { PROXY_CORE, spawnTracked } from "./children.js";
 import { CHP_BIN } from "./paths.js";
-import { freePort } from "./ports.js";
+import { connect } from "node:net";
+import { waitUntil } from "../../test/support/wait.js";
+import { freePorts } from "./ports.js";
 
 /** The three paths every scenario compares: no proxy, CHP 5.3.0, and ltictr-proxy. */
 export type TargetKind = "direct" | "chp" | "ltictr";
@@ -45,7 +47,7 @@ async function startProxyProcess(
   backendUrl: string,
   options: TargetOptions,
 ): Promise<Target> {
-  const [port, apiPort] = [await freePort(), await freePort()];
+  const [port, apiPort] = await freePorts(2);
   const token = randomBytes(16).toString("hex");
   const common = [
     "--ip",
@@ -87,6 +89,9 @@ async function startProxyProcess(
     // Both print these on stdout once listening (chp-compat-spec §1.5; cli.md).
     await proc.waitFor(/Proxy API at/, options.readyTimeoutMs);
     await proc.waitFor(/Route added \/ ->/, options.readyTimeoutMs);
+    // CHP logs both lines right after calling listen(), before the sockets are bound.
+    for (const p of [port, apiPort])
+      await waitUntil(() => accepts(p), `${kind} listening on port ${p}`, options.readyTimeoutMs);
   } catch (err) {
     await stop();
     throw err;
@@ -100,6 +105,18 @@ async function startProxyProcess(
     recordsFile,
     stop,
   };
+}
+
+/** Whether something on 127.0.0.1 accepts a TCP connection on `port`. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
 }
 
 export async function startTarget(
