@@ -271,6 +271,10 @@ t.test("--log-format json: every line is a JSON object with level, time and msg"
     messages.some((msg) => /^200 POST \/user\/alice\/api\/contents /.test(msg)),
     "the access log is in the JSON stream too",
   );
+  t.ok(
+    messages.includes(`PROXY WEB /user/alice/api/contents to ${kernel.url}`),
+    "at debug level each proxied request names its upstream (CHP's line)",
+  );
 });
 
 t.test("text logs have CHP's shape; --access-log adds one line per request without the query", async (t) => {
@@ -304,6 +308,11 @@ t.test("text logs have CHP's shape; --access-log adds one line per request witho
     stripVTControlCharacters(quiet.process.stdout()),
     /logged\/one/,
     "no access log without --access-log",
+  );
+  t.notMatch(
+    stripVTControlCharacters(quiet.process.stdout()),
+    /PROXY WEB/,
+    "nor CHP's debug line at info level",
   );
 
   const logging = await start(["--access-log"]);
