@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the end-to-end tests and benchmarks need:
 # a real JupyterHub 3.0, Jupyter server and IPython kernel (for /usr/bin/python3),
-# wrk (load generator) and systemd (for `systemd-analyze verify` of the unit file).
+# wrk (load generator), systemd (for `systemd-analyze verify` of the unit file), redis-server (the shared
+# route store of several replicas), Podman with runc (the spawner's container engine, through its
+# Docker-compatible API service) and Chromium (the admin page's browser tests, driven by playwright-core).
 # Idempotent: packages already present are skipped by apt.
 set -euo pipefail
 
@@ -15,6 +17,14 @@ packages=(
   systemd
   openssl
   curl
+  redis-server
+  podman
+  runc
+  containernetworking-plugins
+  slirp4netns
+  uidmap
+  chromium
+  fonts-dejavu-core
 )
 
 missing=()

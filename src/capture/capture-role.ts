@@ -4,7 +4,7 @@ import type { LaunchObserver } from "../forward/launch-observer.js";
 import type { SocketTapFactory } from "../websocket/socket-tap.js";
 import { KernelSocketTap } from "./kernel-socket-tap.js";
 import { LaunchCapture } from "./launch-capture.js";
-import { LaunchCookieCodec } from "./launch-cookie.js";
+import { LaunchCookieCodec } from "../lti/launch-cookie.js";
 import type { CapturedRecord, RecordSink } from "./nb-log-record.js";
 
 /** A record sink that may hold resources (files, connections, a delivery loop). */

@@ -7,9 +7,9 @@ import {
   stringField,
   type KernelMessage,
 } from "../jupyter/kernel-message.js";
-import type { LaunchContext } from "./launch-context.js";
-import { moodleDestinationOf } from "./lti-launch.js";
-import { emptyNbLog, type MoodleDestination, type NbLog, type RecordSink } from "./nb-log-record.js";
+import type { LaunchContext } from "../lti/launch-context.js";
+import { moodleDestinationOf, type MoodleDestination } from "../lti/launch-context.js";
+import { emptyNbLog, type NbLog, type RecordSink } from "./nb-log-record.js";
 
 /**
  * Moodle's column sizes (mod_lticontainer `db/install.xml`): a longer value makes the INSERT fail and the

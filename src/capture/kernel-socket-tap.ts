@@ -12,7 +12,7 @@ import { FrameParser, type DataOpcode } from "../websocket/frame-parser.js";
 import type { FrameDirection, SocketTap, SocketTapFactory, UpgradeContext } from "../websocket/socket-tap.js";
 import { ExecutionTracker, PendingExecutions, type PendingExecutionsOptions } from "./execution-tracker.js";
 import { parseKernelChannelUrl, type KernelChannel } from "./kernel-channel.js";
-import type { LaunchCookieCodec } from "./launch-cookie.js";
+import type { LaunchCookieCodec } from "../lti/launch-cookie.js";
 import type { RecordSink } from "./nb-log-record.js";
 
 export interface KernelSocketTapOptions {

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import type { Logger } from "../log/logger.js";
 import type { LaunchObserver } from "../forward/launch-observer.js";
-import type { LaunchCookieCodec } from "./launch-cookie.js";
-import { isLaunchCandidate, LAUNCH_BODY_LIMIT, parseLaunchBody } from "./lti-launch.js";
+import type { LaunchCookieCodec } from "../lti/launch-cookie.js";
+import { isLaunchCandidate, LAUNCH_BODY_LIMIT, parseLaunchBody } from "../lti/lti-launch.js";
 
 /**
  * The HTTP half of the ltictr role: an LTI 1.1 launch posted through the proxy is read on its way to

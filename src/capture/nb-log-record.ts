@@ -1,3 +1,5 @@
+import type { MoodleDestination } from "../lti/launch-context.js";
+
 /**
  * The record mod_lticontainer's web-service function `mod_lticontainer_write_nblogs` stores,
  * and the small interfaces the capture stages hand records through.
@@ -23,13 +25,6 @@ export type NbLogField = (typeof NB_LOG_FIELDS)[number];
 
 /** Missing values are empty strings, as Moodle receives them. */
 export type NbLog = { host: RecordKind } & Record<Exclude<NbLogField, "host">, string>;
-
-/** A Moodle site and the web-service token used to write to it. */
-export interface MoodleDestination {
-  /** `custom_lms_serverurl` + `custom_lms_serverpath`, decoded, without a trailing slash, e.g. `https://moodle.example:443/moodle`. */
-  baseUrl: string;
-  token: string;
-}
 
 export interface CapturedRecord {
   log: NbLog;

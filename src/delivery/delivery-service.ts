@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs";
-import type { CapturedRecord, MoodleDestination, RecordSink } from "../capture/nb-log-record.js";
+import type { CapturedRecord, RecordSink } from "../capture/nb-log-record.js";
+import type { MoodleDestination } from "../lti/launch-context.js";
 import type { Logger } from "../log/logger.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff.js";

@@ -1,4 +1,5 @@
-import type { CapturedRecord, MoodleDestination } from "../capture/nb-log-record.js";
+import type { CapturedRecord } from "../capture/nb-log-record.js";
+import type { MoodleDestination } from "../lti/launch-context.js";
 
 /*
  * Where a record goes (and the SSRF guard).

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import {
   emptyNbLog,
   type CapturedRecord,
-  type MoodleDestination,
   type NbLog,
 } from "../../../src/capture/nb-log-record.js";
+import type { MoodleDestination } from "../../../src/lti/launch-context.js";
 import { DeliveryService, type DeliveryOptions } from "../../../src/delivery/delivery-service.js";
 import { ProxyMetrics } from "../../../src/metrics/metrics.js";
 import { MoodleStandIn } from "../../support/moodle-stand-in.js";

@@ -7,7 +7,7 @@
 import t from "tap";
 import { pino } from "pino";
 import { KernelSocketTap } from "../../../src/capture/kernel-socket-tap.js";
-import { LaunchCookieCodec } from "../../../src/capture/launch-cookie.js";
+import { LaunchCookieCodec } from "../../../src/lti/launch-cookie.js";
 import { NB_LOG_FIELDS, type CapturedRecord, type NbLog } from "../../../src/capture/nb-log-record.js";
 import { V1_SUBPROTOCOL } from "../../../src/jupyter/wire-format.js";
 import {

@@ -2,8 +2,8 @@ import t from "tap";
 import {
   emptyNbLog,
   type CapturedRecord,
-  type MoodleDestination,
 } from "../../../src/capture/nb-log-record.js";
+import type { MoodleDestination } from "../../../src/lti/launch-context.js";
 import {
   MoodleDestinations,
   normaliseOrigin,

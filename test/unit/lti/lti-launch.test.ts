@@ -1,11 +1,12 @@
 import t from "tap";
+import { launchContextOf, moodleDestinationOf } from "../../../src/lti/launch-context.js";
 import {
   LAUNCH_BODY_LIMIT,
+  customParameter,
   isLaunchCandidate,
-  launchContextOf,
-  moodleDestinationOf,
   parseLaunchBody,
-} from "../../../src/capture/lti-launch.js";
+  parseLaunchForm,
+} from "../../../src/lti/lti-launch.js";
 
 /** A launch form the way Moodle posts it (ltictr-wire-spec §3.4): oauth_version first, values URL-encoded. */
 const MOODLE_FORM =
@@ -108,4 +109,25 @@ t.test("which requests are launch candidates", async (t) => {
   t.notOk(isLaunchCandidate("GET", form));
   t.notOk(isLaunchCandidate("POST", { "content-type": "application/json" }));
   t.notOk(isLaunchCandidate("POST", {}));
+});
+
+t.test("the whole launch, as the LTI authenticator keeps it in auth_state", async (t) => {
+  const launch = parseLaunchForm(
+    "oauth_nonce=1&context_id=2&custom_lms_vol_a=link%3Aalice%2Cbob&context_id=3&user_id=5&custom_lms_sub_a_close=",
+  );
+  t.equal(launch.signed, true, "oauth fields mark a signed launch");
+  t.same(
+    [...launch.parameters.keys()],
+    ["context_id", "custom_lms_vol_a", "user_id", "custom_lms_sub_a_close"],
+    "form order, oauth_* left out",
+  );
+  t.equal(launch.parameters.get("context_id"), "2", "the first of repeated fields wins");
+  t.equal(launch.parameters.get("custom_lms_vol_a"), "link:alice,bob", "values decoded");
+  t.equal(launch.parameters.get("custom_lms_sub_a_close"), "", "empty values kept");
+  t.equal(
+    customParameter(launch.parameters, "lms_vol_a"),
+    "link:alice,bob",
+    "custom_ prefix optional for readers",
+  );
+  t.equal(parseLaunchForm("context_id=2").signed, false, "no oauth field: not a launch");
 });

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { LaunchContext } from "./launch-context.js";
-import { launchContextOf } from "./lti-launch.js";
+import { launchContextOf } from "./launch-context.js";
 
 export const LAUNCH_COOKIE_NAME = "ltictr_launch";
 export const LAUNCH_COOKIE_KEY_FILE = "launch-cookie.key";

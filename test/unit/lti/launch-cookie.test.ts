@@ -6,8 +6,8 @@ import {
   LAUNCH_COOKIE_KEY_FILE,
   LAUNCH_COOKIE_NAME,
   LaunchCookieCodec,
-} from "../../../src/capture/launch-cookie.js";
-import type { LaunchContext } from "../../../src/capture/launch-context.js";
+} from "../../../src/lti/launch-cookie.js";
+import type { LaunchContext } from "../../../src/lti/launch-context.js";
 import { tempDir } from "../../support/temp-dir.js";
 
 const CONTEXT: LaunchContext = {
