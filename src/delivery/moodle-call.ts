@@ -1,6 +1,6 @@
-import { fetchBuffered } from "../forward/fetch-buffered.js";
-import { UpstreamPools } from "../forward/upstream-pools.js";
-import { parseUpstreamTarget } from "../forward/upstream-target.js";
+import { fetchBuffered } from "../http1/fetch-buffered.js";
+import { UpstreamPools } from "../http1/upstream-pools.js";
+import { parseUpstreamTarget } from "../http1/upstream-target.js";
 import type { MoodleTarget } from "./moodle-destinations.js";
 
 export const WRITE_NBLOGS = "mod_lticontainer_write_nblogs";

@@ -3,9 +3,9 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:ht
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import type { Logger } from "../log/logger.js";
-import { fetchBuffered } from "./fetch-buffered.js";
-import type { UpstreamPools } from "./upstream-pools.js";
-import { parseUpstreamTarget } from "./upstream-target.js";
+import { fetchBuffered } from "../http1/fetch-buffered.js";
+import type { UpstreamPools } from "../http1/upstream-pools.js";
+import { parseUpstreamTarget } from "../http1/upstream-target.js";
 
 /** Built-in pages; they sit in src/ and are copied beside the compiled file by the build. */
 export const BUILT_IN_ERROR_PATH = fileURLToPath(

@@ -7,11 +7,13 @@ import type { RouteMatch } from "../routing/route-store.js";
 import type { ErrorResponder } from "./error-responder.js";
 import { HOP_BY_HOP, upstreamRequestHeaders, type ForwardingOptions } from "./forwarded-headers.js";
 import type { LaunchObserver } from "./launch-observer.js";
-import type { ResponseHead } from "./response-head.js";
-import type { ExchangeControl, ResponseSink, UpstreamRequest } from "./upstream-exchange.js";
-import type { UpstreamPools } from "./upstream-pools.js";
-import { upstreamPath, type PathOptions, type UpstreamTarget } from "./upstream-target.js";
-import { describeUpstreamError, reportUpstreamFailure } from "./upstream-error.js";
+import type { ResponseHead } from "../http1/response-head.js";
+import type { ExchangeControl, ResponseSink, UpstreamRequest } from "../http1/upstream-exchange.js";
+import type { UpstreamPools } from "../http1/upstream-pools.js";
+import type { UpstreamTarget } from "../http1/upstream-target.js";
+import { describeUpstreamError } from "../http1/upstream-error.js";
+import { upstreamPath, type PathOptions } from "./upstream-path.js";
+import { reportUpstreamFailure } from "./upstream-failure.js";
 
 export interface HttpForwarderOptions {
   forwarding: ForwardingOptions;

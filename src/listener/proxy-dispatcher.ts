@@ -7,7 +7,7 @@ import { parseRequestPath } from "../routing/request-path.js";
 import { segmentCount } from "../routing/url-trie.js";
 import type { ErrorResponder } from "../forward/error-responder.js";
 import type { HttpForwarder } from "../forward/http-forwarder.js";
-import { parseUpstreamTarget, type UpstreamTarget } from "../forward/upstream-target.js";
+import { parseUpstreamTarget, type UpstreamTarget } from "../http1/upstream-target.js";
 import { rejectUpgrade, type WebSocketRelay } from "../websocket/ws-relay.js";
 
 export interface DispatchSettings {

@@ -1,5 +1,5 @@
 import { UrlTrie, segmentCount } from "./url-trie.js";
-import { parseUpstreamTarget, type UpstreamTarget } from "../forward/upstream-target.js";
+import { parseUpstreamTarget, type UpstreamTarget } from "../http1/upstream-target.js";
 import { cleanRoutePath, type RouteData, type RouteMatch, type RouteStore } from "./route-store.js";
 
 /** Largest offset V8 keeps as a small integer on every platform (2^30 − 1 ms ≈ 12 days). */

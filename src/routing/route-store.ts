@@ -1,6 +1,6 @@
 /** The routing table as JupyterHub sees it through the REST API (chp-compat-spec §2.4, §3.14). */
 
-import type { UpstreamTarget } from "../forward/upstream-target.js";
+import type { UpstreamTarget } from "../http1/upstream-target.js";
 
 /** The JSON body JupyterHub posted, stored verbatim, plus `last_activity`. */
 export interface RouteData {

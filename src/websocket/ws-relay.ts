@@ -8,15 +8,11 @@ import type { ProxyMetrics } from "../metrics/metrics.js";
 import type { ActivityRecorder } from "../routing/activity-recorder.js";
 import type { RouteMatch } from "../routing/route-store.js";
 import { upstreamRequestHeaders, type ForwardingOptions } from "../forward/forwarded-headers.js";
-import { connectUpstream, readyEvent, type ClientTls } from "../forward/connect-upstream.js";
-import { reportUpstreamFailure } from "../forward/upstream-error.js";
-import { upstreamPath, type PathOptions, type UpstreamTarget } from "../forward/upstream-target.js";
-import {
-  headEnd,
-  MAX_RESPONSE_HEAD,
-  parseResponseHead,
-  type ResponseHead as ParsedHead,
-} from "../forward/response-head.js";
+import { connectUpstream, readyEvent, type ClientTls } from "../http1/connect-upstream.js";
+import { reportUpstreamFailure } from "../forward/upstream-failure.js";
+import { upstreamPath, type PathOptions } from "../forward/upstream-path.js";
+import type { UpstreamTarget } from "../http1/upstream-target.js";
+import { ResponseHeadReader, type ReadResponseHead } from "../http1/response-head-reader.js";
 import { FrameParser } from "./frame-parser.js";
 import type { FrameDirection, SocketTap, SocketTapFactory } from "./socket-tap.js";
 
@@ -124,7 +120,7 @@ export class WebSocketRelay {
     socket.on("error", abortUpstream);
     upstream.on("error", fail);
 
-    readResponseHead(upstream, (error, response) => {
+    readUpgradeAnswer(upstream, (error, response) => {
       if (error || !response) {
         fail(error ?? new Error("no response"));
         return;
@@ -133,15 +129,15 @@ export class WebSocketRelay {
       clearTimeout(timer);
       upstream.off("error", fail);
       socket.off("error", abortUpstream);
-      this.metrics?.requestsProxy.inc({ status: String(response.status) });
+      this.metrics?.requestsProxy.inc({ status: String(response.head.status) });
       if (socket.destroyed) {
         upstream.destroy();
         tap?.closed();
         return;
       }
       // The upstream's answer goes to the client byte for byte, head included.
-      socket.write(response.head);
-      if (response.status !== 101) {
+      socket.write(response.raw);
+      if (response.head.status !== 101) {
         passRefusal(socket, upstream, response.rest, this.options.connectTimeoutMs);
         tap?.closed();
         return;
@@ -241,50 +237,44 @@ export class WebSocketRelay {
   }
 }
 
-interface ResponseHead {
-  status: number;
-  /** The raw head, status line to blank line, as received. */
-  head: Buffer;
+/** The upstream's answer to the upgrade: its final head, and the client-facing view of its headers. */
+interface UpgradeAnswer extends ReadResponseHead {
   headers: IncomingHttpHeaders;
-  /** Bytes that arrived after the head (the first WebSocket frames, or a body). */
-  rest: Buffer;
 }
 
-/** Reads the upstream's response head without an HTTP client, so nothing of the handshake outlives it. */
-function readResponseHead(
+/**
+ * Reads the upstream's answer to the upgrade without an HTTP client, so nothing of the handshake outlives it.
+ * Informational heads (100, 102, 103) before the final answer are passed over: only a 101 or a final status
+ * answers an upgrade.
+ */
+function readUpgradeAnswer(
   upstream: Socket,
-  done: (error: Error | undefined, head?: ResponseHead) => void,
+  done: (error: Error | undefined, answer?: UpgradeAnswer) => void,
 ): void {
-  let buffered: Buffer = Buffer.alloc(0);
+  const reader = new ResponseHeadReader("GET");
   const onData = (chunk: Buffer) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    const end = headEnd(buffered);
-    if (end === -1) {
-      if (buffered.length > MAX_RESPONSE_HEAD) finish(new Error("upstream response head too large"));
-      return;
-    }
-    let parsed: ParsedHead;
+    let read: ReadResponseHead | undefined;
     try {
-      parsed = parseResponseHead(buffered, end, "GET");
+      read = reader.push(chunk);
+      while (read && read.head.status < 200 && read.head.status !== 101) {
+        read = read.rest.length > 0 ? reader.push(read.rest) : undefined;
+      }
     } catch (error) {
       finish(error as Error);
       return;
     }
+    if (!read) return;
     const headers: IncomingHttpHeaders = {};
-    for (let i = 0; i < parsed.headers.length; i += 2) headers[parsed.headers[i]] = parsed.headers[i + 1];
-    finish(undefined, {
-      status: parsed.status,
-      head: buffered.subarray(0, end),
-      headers,
-      rest: buffered.subarray(end),
-    });
+    const flat = read.head.headers;
+    for (let i = 0; i < flat.length; i += 2) headers[flat[i]] = flat[i + 1];
+    finish(undefined, { ...read, headers });
   };
   const onEnd = () => finish(new Error("socket hang up"));
-  const finish = (error: Error | undefined, head?: ResponseHead) => {
+  const finish = (error: Error | undefined, answer?: UpgradeAnswer) => {
     upstream.off("data", onData);
     upstream.off("end", onEnd);
     upstream.pause();
-    done(error, head);
+    done(error, answer);
   };
   upstream.on("data", onData);
   upstream.on("end", onEnd);

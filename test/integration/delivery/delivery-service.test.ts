@@ -2,11 +2,7 @@ import t, { type Test } from "tap";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  emptyNbLog,
-  type CapturedRecord,
-  type NbLog,
-} from "../../../src/capture/nb-log-record.js";
+import { emptyNbLog, type CapturedRecord, type NbLog } from "../../../src/capture/nb-log-record.js";
 import type { MoodleDestination } from "../../../src/lti/launch-context.js";
 import { DeliveryService, type DeliveryOptions } from "../../../src/delivery/delivery-service.js";
 import { ProxyMetrics } from "../../../src/metrics/metrics.js";

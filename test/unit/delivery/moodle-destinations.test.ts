@@ -1,8 +1,5 @@
 import t from "tap";
-import {
-  emptyNbLog,
-  type CapturedRecord,
-} from "../../../src/capture/nb-log-record.js";
+import { emptyNbLog, type CapturedRecord } from "../../../src/capture/nb-log-record.js";
 import type { MoodleDestination } from "../../../src/lti/launch-context.js";
 import {
   MoodleDestinations,

@@ -9,7 +9,7 @@ import { KernelSocketTap } from "../../../src/capture/kernel-socket-tap.js";
 import type { CapturedRecord } from "../../../src/capture/nb-log-record.js";
 import { BUILT_IN_ERROR_PATH, ErrorResponder } from "../../../src/forward/error-responder.js";
 import { HttpForwarder } from "../../../src/forward/http-forwarder.js";
-import { UpstreamPools } from "../../../src/forward/upstream-pools.js";
+import { UpstreamPools } from "../../../src/http1/upstream-pools.js";
 import { ProxyDispatcher } from "../../../src/listener/proxy-dispatcher.js";
 import { ActivityRecorder } from "../../../src/routing/activity-recorder.js";
 import { MemoryRouteStore } from "../../../src/routing/memory-route-store.js";

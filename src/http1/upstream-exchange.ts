@@ -1,11 +1,6 @@
 import { ChunkedDecoder } from "./chunked-decoder.js";
-import {
-  headEnd,
-  MAX_RESPONSE_HEAD,
-  parseResponseHead,
-  UpstreamProtocolError,
-  type ResponseHead,
-} from "./response-head.js";
+import { UpstreamProtocolError, type ResponseHead } from "./response-head.js";
+import { ResponseHeadReader } from "./response-head-reader.js";
 
 /** One request to an upstream, as the forwarder hands it over. */
 export interface UpstreamRequest {
@@ -70,7 +65,7 @@ type Phase = "waiting" | "head" | "body" | "done";
 export class UpstreamExchange implements ExchangeControl {
   private phase: Phase = "waiting";
   private transport: ExchangeTransport | undefined;
-  private pendingHead: Buffer | undefined;
+  private headReader: ResponseHeadReader | undefined;
   private head: ResponseHead | undefined;
   private remaining = 0;
   private decoder: ChunkedDecoder | undefined;
@@ -106,7 +101,7 @@ export class UpstreamExchange implements ExchangeControl {
     this.transport = transport;
     this.phase = "head";
     this.responseStarted = false;
-    this.pendingHead = undefined;
+    this.headReader = undefined;
     const { request } = this;
     const head = requestHead(request);
     const body = request.body;
@@ -173,23 +168,16 @@ export class UpstreamExchange implements ExchangeControl {
 
   /** Returns the bytes after the head once it is complete (and the body phase has begun), else undefined. */
   private readHead(chunk: Buffer): Buffer | undefined {
-    const buffer = this.pendingHead ? Buffer.concat([this.pendingHead, chunk]) : chunk;
-    const end = headEnd(buffer);
-    if (end === -1) {
-      if (buffer.length > MAX_RESPONSE_HEAD)
-        throw new UpstreamProtocolError("upstream response head too large");
-      // The connection may read into this memory again: a head waiting for its rest is kept as a copy.
-      this.pendingHead = buffer === chunk ? Buffer.from(chunk) : buffer;
-      return undefined;
-    }
-    this.pendingHead = undefined;
-    const head = parseResponseHead(buffer, end, this.request.method);
-    const rest = buffer.subarray(end);
+    this.headReader ??= new ResponseHeadReader(this.request.method);
+    const read = this.headReader.push(chunk);
+    if (!read) return undefined;
+    const { head, rest } = read;
     if (head.status < 200) {
       // 100 Continue / 103 Early Hints precede the real answer; a 101 was never asked for.
       if (head.status === 101) throw new UpstreamProtocolError("upstream switched protocols unasked");
       return rest.length > 0 ? this.readHead(rest) : undefined;
     }
+    this.headReader = undefined;
     this.head = head;
     this.phase = "body";
     if (head.framing.kind === "length") this.remaining = head.framing.length;

@@ -4,7 +4,7 @@ import {
   parseResponseHead,
   UpstreamProtocolError,
   type ResponseHead,
-} from "../../../src/forward/response-head.js";
+} from "../../../src/http1/response-head.js";
 
 /** Parses `text` (CRLF line ends, blank line included) as the answer to `method`. */
 function parse(text: string, method = "GET"): ResponseHead {

@@ -1,7 +1,7 @@
 import t from "tap";
-import type { UpstreamPool } from "../../../src/forward/upstream-pool.js";
-import { UpstreamPools } from "../../../src/forward/upstream-pools.js";
-import { parseUpstreamTarget } from "../../../src/forward/upstream-target.js";
+import type { UpstreamPool } from "../../../src/http1/upstream-pool.js";
+import { UpstreamPools } from "../../../src/http1/upstream-pools.js";
+import { parseUpstreamTarget } from "../../../src/http1/upstream-target.js";
 import { freePorts } from "../../support/ports.js";
 
 // Nothing listens there: a request to an open pool is aborted while it connects.

@@ -1,6 +1,6 @@
 import t from "tap";
-import { ChunkedDecoder } from "../../../src/forward/chunked-decoder.js";
-import { UpstreamProtocolError } from "../../../src/forward/response-head.js";
+import { ChunkedDecoder } from "../../../src/http1/chunked-decoder.js";
+import { UpstreamProtocolError } from "../../../src/http1/response-head.js";
 
 interface Decoded {
   payload: Buffer;

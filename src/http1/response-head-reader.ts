@@ -1,0 +1,92 @@
+import {
+  MAX_RESPONSE_HEAD,
+  parseResponseHead,
+  UpstreamProtocolError,
+  type ResponseHead,
+} from "./response-head.js";
+
+/** A complete response head, the bytes it was read from, and what followed it in the same read. */
+export interface ReadResponseHead {
+  head: ResponseHead;
+  /** The head's bytes, status line to blank line included, as received. */
+  raw: Buffer;
+  /** Bytes after the head (the start of a body, or of the next protocol). */
+  rest: Buffer;
+}
+
+const CR = 13;
+const LF = 10;
+const HEAD_END = Buffer.from("\r\n\r\n");
+
+/**
+ * Collects a response head that may arrive in any number of pieces. Each byte is looked at once, whatever the
+ * split: a head fed byte by byte costs what one read of it costs (searching the whole collected buffer again
+ * after every piece was quadratic). Pieces are copied while the head is incomplete, because a connection may
+ * read into the same memory again.
+ */
+export class ResponseHeadReader {
+  private readonly pieces: Buffer[] = [];
+  private length = 0;
+  /** How many bytes of `\r\n\r\n` the collected bytes end with. */
+  private matched = 0;
+
+  constructor(private readonly requestMethod: string) {}
+
+  /** True while part of a head has been collected. */
+  get partial(): boolean {
+    return this.length > 0;
+  }
+
+  /**
+   * Feeds the next bytes: the head once complete, otherwise undefined. Throws UpstreamProtocolError for a
+   * malformed head or one larger than MAX_RESPONSE_HEAD. After a head is returned the reader starts afresh
+   * (an informational 1xx head is followed by the real one).
+   */
+  push(chunk: Buffer): ReadResponseHead | undefined {
+    const end = this.endIn(chunk);
+    if (end === -1) {
+      if (this.length + chunk.length > MAX_RESPONSE_HEAD)
+        throw new UpstreamProtocolError("upstream response head too large");
+      this.pieces.push(Buffer.from(chunk));
+      this.length += chunk.length;
+      return undefined;
+    }
+    if (this.length + end > MAX_RESPONSE_HEAD)
+      throw new UpstreamProtocolError("upstream response head too large");
+    const raw =
+      this.length === 0 ? chunk.subarray(0, end) : Buffer.concat([...this.pieces, chunk.subarray(0, end)]);
+    this.pieces.length = 0;
+    this.length = 0;
+    this.matched = 0;
+    return { head: parseResponseHead(raw, raw.length, this.requestMethod), raw, rest: chunk.subarray(end) };
+  }
+
+  /** Index in `chunk` just past the blank line ending the head, -1 if the head goes on; updates `matched`. */
+  private endIn(chunk: Buffer): number {
+    let i = 0;
+    if (this.matched > 0) {
+      // A blank line split across pieces: finish the match the previous piece started. On a mismatch no match
+      // can have begun inside the matched bytes (no proper suffix of them continues with that byte), so the
+      // search goes on from the mismatching byte.
+      while (i < chunk.length && chunk[i] === HEAD_END[this.matched]) {
+        i++;
+        if (++this.matched === 4) return i;
+      }
+      if (i === chunk.length) return -1;
+      this.matched = 0;
+    }
+    const at = chunk.indexOf(HEAD_END, i);
+    if (at !== -1) return at + 4;
+    this.matched = trailingMatch(chunk, i);
+    return -1;
+  }
+}
+
+/** How many bytes of `\r\n\r\n` (1–3) `chunk[from..]` ends with, or 0. */
+function trailingMatch(chunk: Buffer, from: number): number {
+  const n = chunk.length;
+  if (n - from >= 3 && chunk[n - 3] === CR && chunk[n - 2] === LF && chunk[n - 1] === CR) return 3;
+  if (n - from >= 2 && chunk[n - 2] === CR && chunk[n - 1] === LF) return 2;
+  if (n - from >= 1 && chunk[n - 1] === CR) return 1;
+  return 0;
+}
