@@ -1,16 +1,27 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { events, type ApiRequest } from "../events.js";
 import type { Logger } from "../log/logger.js";
-import type { ProxyMetrics } from "../metrics/metrics.js";
 import type { ActivityRecorder } from "../routing/activity-recorder.js";
-import { cleanRoutePath, type RouteData, type RouteStore } from "../routing/route-store.js";
+import {
+  cleanRoutePath,
+  RouteStoreUnavailable,
+  type RouteData,
+  type RouteStore,
+} from "../routing/route-store.js";
 import { BodyTooLarge, readBody } from "./json-body.js";
 import type { TokenCheck } from "./token-check.js";
 
 /** Request bodies are route JSON from JupyterHub: a few hundred bytes. CHP read without limit (§6.3 #16). */
 export const API_BODY_LIMIT = 1024 * 1024;
 
-export interface RoutesApiSettings {
+export interface RoutesApiOptions {
+  store: RouteStore;
+  tokens: TokenCheck;
+  activity: ActivityRecorder;
   hostRouting: boolean;
+  log: Logger;
+  /** Called after each change of the table (pool clean-up). */
+  onChange?: () => void;
 }
 
 class ApiError extends Error {
@@ -27,29 +38,38 @@ class ApiError extends Error {
  * gets an answer, malformed escapes are 400, auth comes before the body is read.
  */
 export class RoutesApi {
-  constructor(
-    private readonly store: RouteStore,
-    private readonly tokens: TokenCheck,
-    private readonly activity: ActivityRecorder,
-    private readonly settings: RoutesApiSettings,
-    private readonly log: Logger,
-    private readonly metrics?: ProxyMetrics,
-    /** Called after each change of the table (pool clean-up, metrics). */
-    private readonly onChange?: () => void,
-  ) {}
+  private readonly store: RouteStore;
+  private readonly tokens: TokenCheck;
+  private readonly activity: ActivityRecorder;
+  private readonly log: Logger;
+
+  constructor(private readonly options: RoutesApiOptions) {
+    this.store = options.store;
+    this.tokens = options.tokens;
+    this.activity = options.activity;
+    this.log = options.log;
+  }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     let message = "";
+    let action: ApiRequest["action"];
     res.on("finish", () => {
       const status = res.statusCode;
-      this.metrics?.requestsApi.inc({ status: String(status) });
+      if (events.apiRequest.active) events.apiRequest.publish({ status, action });
       const line = `${status} ${req.method} ${(req.url ?? "").split("?")[0]} ${message}`;
       if (status < 400) this.log.info(line);
       else if (status < 500) this.log.warn(line);
       else this.log.error(line);
     });
-    this.route(req, res).catch((error: unknown) => {
-      const status = error instanceof ApiError ? error.status : error instanceof BodyTooLarge ? 413 : 500;
+    this.route(req, res, (done) => (action = done)).catch((error: unknown) => {
+      const status =
+        error instanceof ApiError
+          ? error.status
+          : error instanceof BodyTooLarge
+            ? 413
+            : error instanceof RouteStoreUnavailable
+              ? 503
+              : 500;
       message = error instanceof Error ? error.message : String(error);
       if (status === 500) this.log.error({ err: error }, "Error in handler for %s %s", req.method, req.url);
       if (res.headersSent) {
@@ -61,7 +81,11 @@ export class RoutesApi {
     });
   };
 
-  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async route(
+    req: IncomingMessage,
+    res: ServerResponse,
+    did: (action: ApiRequest["action"]) => void,
+  ): Promise<void> {
     let url: URL;
     try {
       url = new URL(req.url ?? "/", "http://localhost");
@@ -89,8 +113,12 @@ export class RoutesApi {
         throw new ApiError(400, `Invalid URL encoding in ${match[1]}`);
       }
     }
-    if (method === "GET") return this.get(res, path, url.searchParams);
-    if (method === "POST") return this.post(req, res, path ?? "/");
+    if (method === "GET") {
+      if (path === undefined || cleanRoutePath(path) === "/") did("read");
+      return this.get(res, path, url.searchParams);
+    }
+    if (method === "POST") return this.post(req, res, path ?? "/", () => did("add"));
+    did("delete");
     return this.remove(res, path ?? "/");
   }
 
@@ -106,7 +134,6 @@ export class RoutesApi {
       sendJson(res, data);
       return;
     }
-    this.metrics?.apiRouteGet.inc();
     const since = query.get("inactiveSince") || query.get("inactive_since");
     if (!since) {
       sendJsonText(res, this.store.getAllJson?.() ?? JSON.stringify(await this.store.getAll()));
@@ -123,7 +150,12 @@ export class RoutesApi {
     sendJson(res, inactive);
   }
 
-  private async post(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  private async post(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    added: () => void,
+  ): Promise<void> {
     const body = await readBody(req, API_BODY_LIMIT);
     let parsed: unknown;
     try {
@@ -144,18 +176,19 @@ export class RoutesApi {
     const key = cleanRoutePath(path);
     const now = new Date();
     const route: RouteData = { ...data, target: data.target, last_activity: now };
-    if (this.settings.hostRouting && key !== "/") route.host = key.split("/")[1];
+    if (this.options.hostRouting && key !== "/") route.host = key.split("/")[1];
     this.log.info("Adding route %s -> %s", key, data.target);
     await this.store.add(key, route);
-    this.metrics?.apiRouteAdd.inc();
+    added();
     this.log.info("Route added %s -> %s", key, data.target);
-    this.onChange?.();
+    if (events.routeChanged.active)
+      events.routeChanged.publish({ path: key, target: data.target, local: true });
+    this.options.onChange?.();
     res.writeHead(201);
     res.end();
   }
 
   private async remove(res: ServerResponse, path: string): Promise<void> {
-    this.metrics?.apiRouteDelete.inc();
     const key = cleanRoutePath(path);
     if (!(await this.store.get(key))) {
       res.writeHead(404);
@@ -165,7 +198,8 @@ export class RoutesApi {
     this.log.info("Removing route %s", key);
     await this.store.remove(key);
     this.activity.forget(key);
-    this.onChange?.();
+    if (events.routeChanged.active) events.routeChanged.publish({ path: key, local: true });
+    this.options.onChange?.();
     res.writeHead(204);
     res.end();
   }

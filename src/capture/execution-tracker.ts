@@ -1,6 +1,6 @@
 import { LRUCache } from "lru-cache";
+import { events } from "../events.js";
 import type { Logger } from "../log/logger.js";
-import type { ProxyMetrics } from "../metrics/metrics.js";
 import {
   EXECUTE_REPLY,
   EXECUTE_REQUEST,
@@ -79,8 +79,18 @@ export interface ExecutionTrackerOptions {
   sink: RecordSink;
   pending: PendingExecutions;
   logger?: Logger;
-  metrics?: ProxyMetrics;
   now?: () => number;
+  /** Identifies the socket in the events this tracker publishes. */
+  socketId?: number;
+}
+
+/** What one kernel socket's tracker has seen, for the operator's view of open sessions. */
+export interface ExecutionCounts {
+  /** Cell runs (client records). */
+  executions: number;
+  ok: number;
+  error: number;
+  aborted: number;
 }
 
 /**
@@ -92,6 +102,7 @@ export class ExecutionTracker {
   private readonly destination: MoodleDestination | undefined;
   private readonly now: () => number;
   private readonly truncationsLogged = new Set<string>();
+  readonly counts: ExecutionCounts = { executions: 0, ok: 0, error: 0, aborted: 0 };
 
   constructor(private readonly options: ExecutionTrackerOptions) {
     this.destination = options.launch ? moodleDestinationOf(options.launch) : undefined;
@@ -155,8 +166,30 @@ export class ExecutionTracker {
       this.options.logger?.error({ err: error, kind: log.host }, "capture: record sink refused a record");
       return;
     }
-    if (log.host !== "ltictr")
-      this.options.metrics?.executions.inc({ kind: log.host, status: log.status || "none" });
+    this.count(log);
+    if (events.executionCaptured.active) {
+      events.executionCaptured.publish({
+        socket: this.options.socketId,
+        kind: log.host,
+        status: log.status,
+        session: log.session,
+        message: log.message,
+        user: log.username || this.options.routeUser || "",
+        cellId: log.cell_id,
+        tags: log.tags,
+        instId: this.options.launch?.instId ?? "",
+        ltiId: this.options.launch?.ltiId ?? "",
+        capturedAt: record.capturedAt,
+      });
+    }
+  }
+
+  private count(log: NbLog): void {
+    const { counts } = this;
+    if (log.host === "client") counts.executions++;
+    else if (log.status === "ok") counts.ok++;
+    else if (log.status === "error") counts.error++;
+    else if (log.status === "aborted") counts.aborted++;
   }
 
   private fitColumns(log: NbLog): void {

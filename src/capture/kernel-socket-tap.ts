@@ -1,16 +1,21 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { events, type KernelSessionEvent } from "../events.js";
 import type { Logger } from "../log/logger.js";
-import type { ProxyMetrics } from "../metrics/metrics.js";
 import {
   EXECUTE_REPLY,
   EXECUTE_REQUEST,
   executeMarkAt,
   type KernelMessageDecoder,
 } from "../jupyter/kernel-message.js";
-import { decoderFor, wireFormatOf } from "../jupyter/wire-format.js";
+import { decoderFor, wireFormatOf, type WireFormat } from "../jupyter/wire-format.js";
 import { FrameParser, type DataOpcode } from "../websocket/frame-parser.js";
 import type { FrameDirection, SocketTap, SocketTapFactory, UpgradeContext } from "../websocket/socket-tap.js";
-import { ExecutionTracker, PendingExecutions, type PendingExecutionsOptions } from "./execution-tracker.js";
+import {
+  ExecutionTracker,
+  PendingExecutions,
+  type ExecutionCounts,
+  type PendingExecutionsOptions,
+} from "./execution-tracker.js";
 import { parseKernelChannelUrl, type KernelChannel } from "./kernel-channel.js";
 import type { LaunchCookieCodec } from "../lti/launch-cookie.js";
 import type { RecordSink } from "./nb-log-record.js";
@@ -18,7 +23,6 @@ import type { RecordSink } from "./nb-log-record.js";
 export interface KernelSocketTapOptions {
   sink: RecordSink;
   logger: Logger;
-  metrics?: ProxyMetrics;
   /** Reads the launch cookie on upgrades; without it no `ltictr` records are produced. */
   cookieCodec?: LaunchCookieCodec;
   /** Kernel messages larger than this are not inspected (still relayed). Default 64 MiB. */
@@ -30,9 +34,37 @@ function nextReplyMark(chunk: Buffer, from: number): number {
   return executeMarkAt(chunk, EXECUTE_REPLY, from);
 }
 
+/** One open kernel socket as the operator sees it. */
+export interface KernelSessionStatus {
+  id: number;
+  kernelId: string;
+  /** The URL's `session_id`: the browser's client session. */
+  sessionId?: string;
+  /** The route's user (JupyterHub's name for the server's owner). */
+  user?: string;
+  /** Known once the upstream has answered the upgrade. */
+  format?: WireFormat;
+  /** Epoch ms. */
+  openedAt: number;
+  counts: ExecutionCounts;
+  /** From the LTI launch cookie, when the browser came from one. */
+  instId?: string;
+  ltiId?: string;
+  /** False once inspection stopped (a protocol violation or an internal error); the socket is still relayed. */
+  inspecting: boolean;
+}
+
+export interface CaptureStatus {
+  sessions: KernelSessionStatus[];
+  /** Requests waiting for their reply, over all sockets. */
+  pendingExecutions: number;
+}
+
 /** Chooses the kernel channel sockets among all relayed WebSockets and gives each its own observer. */
 export class KernelSocketTap implements SocketTapFactory {
   private readonly pending: PendingExecutions;
+  private readonly open = new Set<KernelSocketObserver>();
+  private nextId = 1;
 
   constructor(private readonly options: KernelSocketTapOptions) {
     this.pending = new PendingExecutions(options.pending);
@@ -41,11 +73,19 @@ export class KernelSocketTap implements SocketTapFactory {
   tapFor(upgrade: UpgradeContext): SocketTap | undefined {
     try {
       const channel = parseKernelChannelUrl(upgrade.url);
-      return channel ? new KernelSocketObserver(channel, upgrade, this.options, this.pending) : undefined;
+      if (!channel) return undefined;
+      return new KernelSocketObserver(this.nextId++, channel, upgrade, this.options, this.pending, this.open);
     } catch (error) {
       this.options.logger.warn({ err: error }, "capture: cannot inspect this WebSocket");
       return undefined;
     }
+  }
+
+  status(): CaptureStatus {
+    return {
+      sessions: Array.from(this.open, (observer) => observer.status()),
+      pendingExecutions: this.pending.size,
+    };
   }
 }
 
@@ -62,28 +102,65 @@ class KernelSocketObserver implements SocketTap {
   private fromClient: FrameParser | undefined;
   private fromServer: FrameParser | undefined;
   private decoder: KernelMessageDecoder = decoderFor("legacy");
+  private format: WireFormat | undefined;
+  private readonly openedAt = Date.now();
+  private readonly user: string | undefined;
+  private readonly launchIds: { instId: string; ltiId: string } | undefined;
   private stopped = false;
+  private closedOnce = false;
   private gaveUpLogged = false;
 
   constructor(
+    private readonly id: number,
     private readonly channel: KernelChannel,
     upgrade: UpgradeContext,
     options: KernelSocketTapOptions,
     pending: PendingExecutions,
+    private readonly registry: Set<KernelSocketObserver>,
   ) {
     this.logger = options.logger;
     const cookie = upgrade.headers.cookie;
+    const launch = options.cookieCodec?.read(typeof cookie === "string" ? cookie : undefined);
+    this.user = upgrade.routeUser;
+    this.launchIds = launch && { instId: launch.instId, ltiId: launch.ltiId };
     this.tracker = new ExecutionTracker({
       kernelId: channel.kernelId,
       sessionId: channel.sessionId,
       routeUser: upgrade.routeUser,
-      launch: options.cookieCodec?.read(typeof cookie === "string" ? cookie : undefined),
+      launch,
       sink: options.sink,
       pending,
       logger: options.logger,
-      metrics: options.metrics,
+      socketId: id,
     });
     this.maxMessageBytes = options.maxMessageBytes;
+  }
+
+  status(): KernelSessionStatus {
+    return {
+      id: this.id,
+      kernelId: this.channel.kernelId,
+      sessionId: this.channel.sessionId,
+      user: this.user,
+      format: this.format,
+      openedAt: this.openedAt,
+      counts: { ...this.tracker.counts },
+      instId: this.launchIds?.instId,
+      ltiId: this.launchIds?.ltiId,
+      inspecting: !this.stopped,
+    };
+  }
+
+  private event(): KernelSessionEvent {
+    return {
+      id: this.id,
+      kernelId: this.channel.kernelId,
+      sessionId: this.channel.sessionId,
+      user: this.user,
+      format: this.format,
+      instId: this.launchIds?.instId,
+      ltiId: this.launchIds?.ltiId,
+    };
   }
 
   prepareRequest(headers: Record<string, string | string[] | undefined>): void {
@@ -98,7 +175,10 @@ class KernelSocketObserver implements SocketTap {
   opened(headers: IncomingHttpHeaders): void {
     this.guard(() => {
       const format = wireFormatOf(headers);
+      this.format = format;
       this.decoder = decoderFor(format);
+      this.registry.add(this);
+      if (events.kernelSessionOpened.active) events.kernelSessionOpened.publish(this.event());
       if (headers["sec-websocket-extensions"] !== undefined) {
         this.logger.warn(
           { kernelId: this.channel.kernelId },
@@ -128,6 +208,10 @@ class KernelSocketObserver implements SocketTap {
 
   closed(): void {
     this.stopped = true;
+    if (this.closedOnce) return;
+    this.closedOnce = true;
+    if (this.registry.delete(this) && events.kernelSessionClosed.active)
+      events.kernelSessionClosed.publish(this.event());
   }
 
   betweenFrames(direction: FrameDirection): boolean | undefined {

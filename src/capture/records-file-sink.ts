@@ -1,11 +1,13 @@
 import { closeSync, openSync, writeSync } from "node:fs";
-import type { CapturedRecord, RecordSink } from "./nb-log-record.js";
+import type { CapturedRecord } from "./nb-log-record.js";
+import type { RecordStage } from "./records-fan-out.js";
 
 /**
  * `--records-file`: every captured record as one JSON line, written synchronously so the file is complete
  * the moment a record counts as captured. The destination (which holds the Moodle token) is left out.
  */
-export class RecordsFileSink implements RecordSink {
+export class RecordsFileSink implements RecordStage {
+  readonly name = "records file";
   private readonly fd: number;
 
   constructor(path: string) {

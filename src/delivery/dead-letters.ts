@@ -2,7 +2,8 @@ import { closeSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync,
 import { join } from "node:path";
 import type { CapturedRecord } from "../capture/nb-log-record.js";
 import type { Logger } from "../log/logger.js";
-import { DEFAULT_SPOOL_MAX_BYTES, Spool, spoolDirectory, toCapturedRecord } from "./spool.js";
+import { toCapturedRecord } from "./spool/record-codec.js";
+import { DEFAULT_SPOOL_MAX_BYTES, Spool, spoolDirectory } from "./spool/spool.js";
 
 /*
  * Records Moodle refused for good (bad token, missing permission, invalid parameter, …) are kept in
@@ -42,6 +43,53 @@ export class DeadLetterFile {
   /** Durably records `record` as dead; throws if the file cannot be written (the caller keeps the record). */
   append(letter: DeadLetter): void {
     appendLine(this.path, JSON.stringify(letter) + "\n");
+  }
+
+  /**
+   * The newest `limit` dead letters (newest first) and how many there are, for the operator; records keep their
+   * Moodle token out (`destination` is reduced to its URL).
+   */
+  list(limit: number): { total: number; letters: DeadLetterSummary[] } {
+    let text: string;
+    try {
+      text = readFileSync(this.path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return { total: 0, letters: [] };
+      throw error;
+    }
+    const lines = text.split("\n").filter((line) => line.trim() !== "");
+    const letters: DeadLetterSummary[] = [];
+    for (let i = lines.length - 1; i >= 0 && letters.length < limit; i--) {
+      const letter = summaryOf(lines[i]);
+      if (letter) letters.push(letter);
+    }
+    return { total: lines.length, letters };
+  }
+}
+
+/** A dead letter as the operator sees it: the record without its Moodle token. */
+export interface DeadLetterSummary {
+  log: CapturedRecord["log"];
+  moodle?: string;
+  reason: string;
+  errorcode?: string;
+  deadAt: number;
+}
+
+function summaryOf(line: string): DeadLetterSummary | undefined {
+  try {
+    const value = JSON.parse(line) as Partial<DeadLetter>;
+    const record = toCapturedRecord(value.record);
+    if (!record || typeof value.reason !== "string" || typeof value.deadAt !== "number") return undefined;
+    return {
+      log: record.log,
+      moodle: record.destination?.baseUrl,
+      reason: value.reason,
+      errorcode: typeof value.errorcode === "string" ? value.errorcode : undefined,
+      deadAt: value.deadAt,
+    };
+  } catch {
+    return undefined;
   }
 }
 

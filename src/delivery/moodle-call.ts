@@ -8,13 +8,17 @@ export const REST_PATH = "/webservice/rest/server.php";
 
 export type CallOutcome =
   | { kind: "acknowledged" }
-  /** Transient: send again later. `maxAttempts` caps retries of errors that may also be permanent. */
-  | { kind: "retry"; reason: string; maxAttempts?: number }
+  /**
+   * Send again later. Without `giveUpAfterMs` the whole Moodle is taken as unavailable (paused with backoff, never
+   * given up); with it the error may be the record's own, and the record is dead-lettered once it has failed for
+   * that long.
+   */
+  | { kind: "retry"; reason: string; giveUpAfterMs?: number }
   | { kind: "dead-letter"; reason: string; errorcode?: string };
 
 /*
  * Moodle answers web-service calls with HTTP 200 even when they fail, with
- * `{"exception":…,"errorcode":…,"message":…}`. How each errorcode is treated:
+ * `{"exception":…,"errorcode":…,"message":…[,"debuginfo":…]}`. How each errorcode is treated:
  *
  *   errorcode                                  outcome       why
  *   invalidtoken, accessexception,             dead-letter   token / service / capability configuration;
@@ -23,11 +27,19 @@ export type CallOutcome =
  *   (function not installed), requireloginerror,
  *   usernotfullysetup, …
  *   invalidparameter                           dead-letter   the record itself is rejected
- *   sitemaintenance, dbconnectionfailed,       retry         Moodle or its database is temporarily away
- *   dmlreadexception, dmltransactionexception,
- *   dmlsessionlockerror, sessionwaiterr
- *   dmlwriteexception                          retry ×3,     a deadlock is transient, a too-long value is
- *                                              then dead     not; both look the same from here
+ *   sitemaintenance, dbconnectionfailed,       retry         Moodle or its database is temporarily away:
+ *   dmlreadexception, dmltransactionexception,               the Moodle is paused with backoff, for as long
+ *   dmlsessionlockerror, sessionwaiterr                      as the spool holds the records
+ *   any error whose message or debuginfo says  retry         a deadlock ("Deadlock found when trying to get
+ *   deadlock, lock wait timeout, "try                        lock; try restarting transaction"), a lock wait
+ *   restarting transaction", server gone away                timeout or a lost database connection is
+ *   or lost connection                                       transient whatever the exception class (Moodle
+ *                                                            under load at the end of a lecture)
+ *   dmlwriteexception (other)                  retry, then   Moodle shows debuginfo only with debugging on, so
+ *                                              dead after    a deadlock usually reads "Error writing to
+ *                                              30 minutes    database": retried for half an hour before the
+ *                                                            record is taken as the cause (values are cut to
+ *                                                            Moodle's column sizes, so it rarely is)
  *   invalidresponse                            acknowledged  the function ran (rows written); only Moodle's
  *                                                            check of its return value failed
  *   anything else                              dead-letter   kept and replayable, never blocks its stream
@@ -46,9 +58,12 @@ const RETRYABLE_ERRORCODES = new Set([
   "dmlsessionlockerror",
   "sessionwaiterr",
 ]);
-const LIMITED_RETRY_ERRORCODES = new Set(["dmlwriteexception"]);
+const TRANSIENT_DATABASE_ERROR =
+  /deadlock|lock wait timeout|try restarting transaction|server has gone away|lost connection|could not serialize access|connection (reset|refused|timed out)/i;
+const RECORD_LEVEL_RETRY_ERRORCODES = new Set(["dmlwriteexception"]);
+/** How long a write error that may be the record's own is retried before the record is dead-lettered. */
+export const RECORD_RETRY_WINDOW_MS = 30 * 60 * 1000;
 const ACKNOWLEDGED_ERRORCODES = new Set(["invalidresponse"]);
-const LIMITED_RETRY_ATTEMPTS = 3;
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -75,12 +90,16 @@ function moodleJson(body: string): { value: unknown } | undefined {
   return undefined;
 }
 
-function classifyException(errorcode: string, message: string): CallOutcome {
+function classifyException(errorcode: string, message: string, debuginfo: string): CallOutcome {
   const reason = `Moodle error ${errorcode}: ${message}`.slice(0, 300);
   if (ACKNOWLEDGED_ERRORCODES.has(errorcode)) return { kind: "acknowledged" };
   if (RETRYABLE_ERRORCODES.has(errorcode)) return { kind: "retry", reason };
-  if (LIMITED_RETRY_ERRORCODES.has(errorcode))
-    return { kind: "retry", reason, maxAttempts: LIMITED_RETRY_ATTEMPTS };
+  if (TRANSIENT_DATABASE_ERROR.test(message) || TRANSIENT_DATABASE_ERROR.test(debuginfo)) {
+    const detail = (TRANSIENT_DATABASE_ERROR.exec(message) ?? TRANSIENT_DATABASE_ERROR.exec(debuginfo))?.[0];
+    return { kind: "retry", reason: `${reason} (transient: ${detail})`.slice(0, 300) };
+  }
+  if (RECORD_LEVEL_RETRY_ERRORCODES.has(errorcode))
+    return { kind: "retry", reason, giveUpAfterMs: RECORD_RETRY_WINDOW_MS };
   return { kind: "dead-letter", reason, errorcode };
 }
 
@@ -97,7 +116,8 @@ export function classifyMoodleResponse(status: number, body: string): CallOutcom
   if (isObject(value) && ("exception" in value || "errorcode" in value)) {
     const errorcode = typeof value.errorcode === "string" ? value.errorcode : "unknown";
     const message = typeof value.message === "string" ? value.message : "";
-    return classifyException(errorcode, message);
+    const debuginfo = typeof value.debuginfo === "string" ? value.debuginfo : "";
+    return classifyException(errorcode, message, debuginfo);
   }
   return { kind: "acknowledged" };
 }

@@ -30,7 +30,7 @@ function append(existing: string | string[] | undefined, value: string): string 
   return `${Array.isArray(existing) ? existing.join(",") : existing},${value}`;
 }
 
-/** `X-Forwarded-For/Port/Proto[/Host]` as CHP appends them (chp-compat-spec §3.4). */
+/** `X-Forwarded-For/Port/Proto[/Host]` appended as CHP's proxy library does it. */
 function addForwardedHeaders(
   headers: Record<string, string | string[] | undefined>,
   client: ClientInfo,
@@ -51,20 +51,67 @@ function addForwardedHeaders(
 const NOT_FORWARDED_REQUEST = new Set([...HOP_BY_HOP, "expect"]);
 
 /**
- * The request headers to send upstream. An upgrade keeps its hop-by-hop headers (`Connection: Upgrade`,
- * `Upgrade: websocket`): the relay passes the handshake on as it came.
+ * What an upgrade request may not carry upstream: it has no body (so no framing headers), the proxy has
+ * answered `Expect` itself, and proxy credentials are for this hop. `Connection` and `Upgrade` stay: the
+ * handshake is passed on as it came.
+ */
+const NOT_FORWARDED_UPGRADE = new Set([
+  "expect",
+  "te",
+  "trailer",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "content-length",
+  "transfer-encoding",
+]);
+
+/**
+ * Names a `Connection` header lists: the sender declares those headers hop-by-hop, so they go no further
+ * (RFC 9110 §7.6.1). `close`, `keep-alive` and, for upgrades, `upgrade` are options, not header names to drop.
+ */
+export function connectionListed(
+  connection: string | string[] | undefined,
+  keep?: string,
+): Set<string> | undefined {
+  if (connection === undefined || connection === "keep-alive" || connection === "close") return undefined;
+  let listed: Set<string> | undefined;
+  for (const part of (Array.isArray(connection) ? connection.join(",") : connection).split(",")) {
+    const name = part.trim().toLowerCase();
+    if (name === "" || name === "close" || name === "keep-alive" || name === keep) continue;
+    (listed ??= new Set()).add(name);
+  }
+  return listed;
+}
+
+/** Client headers (real-IP and forwarding claims) that `--drop-client-forwarded` removes before adding ours. */
+const CLIENT_FORWARDING_CLAIMS = ["x-real-ip", "x-scheme", "forwarded", "x-forwarded-host"];
+
+export interface UpstreamHeaderOptions extends ForwardingOptions {
+  /** Drop what clients claim about the original request (`X-Real-IP`, `X-Scheme`, `Forwarded`, `X-Forwarded-Host`). */
+  dropClientForwarded?: boolean;
+}
+
+/**
+ * The request headers to send upstream. An upgrade keeps its `Connection: Upgrade` and `Upgrade: websocket`;
+ * everything a `Connection` header names, and every hop-by-hop header, stays here.
  */
 export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   client: ClientInfo,
   originHost: string,
-  options: ForwardingOptions,
+  options: UpstreamHeaderOptions,
   websocket = false,
 ): Record<string, string | string[] | undefined> {
   const headers: Record<string, string | string[] | undefined> = {};
+  const excluded = websocket ? NOT_FORWARDED_UPGRADE : NOT_FORWARDED_REQUEST;
+  const listed = connectionListed(incoming.connection, websocket ? "upgrade" : undefined);
   for (const name in incoming) {
-    if (websocket || !NOT_FORWARDED_REQUEST.has(name)) headers[name] = incoming[name];
+    if (excluded.has(name) || listed?.has(name)) continue;
+    headers[name] = incoming[name];
   }
+  if (options.dropClientForwarded) for (const name of CLIENT_FORWARDING_CLAIMS) delete headers[name];
   if (options.xForward) addForwardedHeaders(headers, client, websocket);
   if (options.changeOrigin) headers.host = originHost;
   for (const [name, value] of options.customHeaders) headers[name] = value;

@@ -1,27 +1,38 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import type { Logger } from "../log/logger.js";
-import type { ProxyMetrics } from "../metrics/metrics.js";
-import type { ActivityRecorder } from "../routing/activity-recorder.js";
-import type { RouteMatch } from "../routing/route-store.js";
-import type { ErrorResponder } from "./error-responder.js";
-import { HOP_BY_HOP, upstreamRequestHeaders, type ForwardingOptions } from "./forwarded-headers.js";
-import type { LaunchObserver } from "./launch-observer.js";
+import { events } from "../events.js";
+import { describeUpstreamError } from "../http1/upstream-error.js";
 import type { ResponseHead } from "../http1/response-head.js";
 import type { ExchangeControl, ResponseSink, UpstreamRequest } from "../http1/upstream-exchange.js";
 import type { UpstreamPools } from "../http1/upstream-pools.js";
 import type { UpstreamTarget } from "../http1/upstream-target.js";
-import { describeUpstreamError } from "../http1/upstream-error.js";
+import type { Logger } from "../log/logger.js";
+import type { ActivityRecorder } from "../routing/activity-recorder.js";
+import type { RouteMatch } from "../routing/route-store.js";
+import type { ErrorResponder } from "./error-responder.js";
+import {
+  connectionListed,
+  HOP_BY_HOP,
+  upstreamRequestHeaders,
+  type UpstreamHeaderOptions,
+} from "./forwarded-headers.js";
+import type { LaunchObserver } from "./launch-observer.js";
 import { upstreamPath, type PathOptions } from "./upstream-path.js";
 import { reportUpstreamFailure } from "./upstream-failure.js";
 
 export interface HttpForwarderOptions {
-  forwarding: ForwardingOptions;
+  pools: UpstreamPools;
+  forwarding: UpstreamHeaderOptions;
   paths: PathOptions;
   /** `--proxy-timeout`: ms without upstream progress before answering 503; 0 = none. */
   proxyTimeoutMs: number;
   autoRewrite: boolean;
   protocolRewrite?: string;
+  activity: ActivityRecorder;
+  errors: ErrorResponder;
+  log: Logger;
+  /** Sees launch-like request bodies on their way (the LTI launch capture). */
+  launches?: LaunchObserver;
 }
 
 const RESPONSE_BUFFER_LIMIT = 256 * 1024;
@@ -29,17 +40,26 @@ const RESPONSE_BUFFER_LIMIT = 256 * 1024;
 /** Statuses whose Location CHP rewrites with --auto-rewrite / --protocol-rewrite. */
 const REDIRECT_STATUSES = new Set([201, 301, 302, 307, 308]);
 
+/** What a response in flight needs from the forwarder: the activity to note, errors to answer, the Location rule. */
+interface ResponseContext {
+  activity: ActivityRecorder;
+  errors: ErrorResponder;
+  log: Logger;
+  rewriteLocation(location: string, target: UpstreamTarget, req: IncomingMessage): string;
+}
+
 /** Forwards one ordinary HTTP request through a keep-alive upstream pool and streams the answer back. */
 export class HttpForwarder {
-  constructor(
-    private readonly pools: UpstreamPools,
-    private readonly options: HttpForwarderOptions,
-    readonly activity: ActivityRecorder,
-    readonly errors: ErrorResponder,
-    readonly log: Logger,
-    readonly metrics?: ProxyMetrics,
-    private readonly launchObserver?: LaunchObserver,
-  ) {}
+  private readonly context: ResponseContext;
+
+  constructor(private readonly options: HttpForwarderOptions) {
+    this.context = {
+      activity: options.activity,
+      errors: options.errors,
+      log: options.log,
+      rewriteLocation: (location, target, req) => this.rewriteLocation(location, target, req),
+    };
+  }
 
   forward(
     req: IncomingMessage,
@@ -48,8 +68,9 @@ export class HttpForwarder {
     target: UpstreamTarget,
     segments: number,
   ): void {
-    if (this.launchObserver?.wantsBody(req)) {
-      void this.forwardObserved(req, res, match, target, segments, this.launchObserver);
+    const launches = this.options.launches;
+    if (launches?.wantsBody(req)) {
+      void this.forwardObserved(req, res, match, target, segments, launches);
       return;
     }
     this.dispatch(req, res, match, target, segments, this.streamedBody(req, match), undefined);
@@ -71,7 +92,7 @@ export class HttpForwarder {
       while (true) {
         const { value, done } = await iterator.next();
         if (done) break;
-        this.activity.record(match);
+        this.options.activity.record(match);
         chunks.push(value);
         size += value.length;
         if (size > observer.bodyLimit) {
@@ -84,7 +105,7 @@ export class HttpForwarder {
       return;
     }
     if (overflow) {
-      this.log.warn(
+      this.options.log.warn(
         "Launch-like request body over %d bytes on %s passed through uncaptured",
         observer.bodyLimit,
         match.prefix,
@@ -97,14 +118,15 @@ export class HttpForwarder {
     try {
       cookie = observer.observe(body, req);
     } catch (error) {
-      this.log.error({ err: error }, "Launch capture failed; request forwarded without it");
+      this.options.log.error({ err: error }, "Launch capture failed; request forwarded without it");
     }
     this.dispatch(req, res, match, target, segments, body, cookie);
   }
 
   /**
-   * `head`, then the rest of a request body, noting activity chunk by chunk (§3.9 rule 2). A generator, because
-   * the upstream exchange pulls the body at its own pace and a second `data` listener on the request would race it.
+   * `head`, then the rest of a request body, noting activity chunk by chunk (CHP notes activity on every chunk
+   * of a request body). A generator, because the upstream exchange pulls the body at its own pace and a second
+   * `data` listener on the request would race it.
    */
   private async *countedBody(
     head: Buffer[],
@@ -115,7 +137,7 @@ export class HttpForwarder {
     while (true) {
       const { value, done } = await rest.next();
       if (done) return;
-      this.activity.record(route);
+      this.options.activity.record(route);
       yield value;
     }
   }
@@ -146,8 +168,8 @@ export class HttpForwarder {
       options.forwarding,
     );
     if (headers.host === undefined) headers.host = target.originHost;
-    const sink = new ResponseRelay(this, req, res, match, target, extraCookie);
-    const exchange = this.pools.for(target).request(
+    const sink = new ResponseRelay(this.context, req, res, match, target, extraCookie);
+    const exchange = options.pools.for(target).request(
       {
         method,
         path: upstreamPath(target, req.url ?? "/", segments, options.paths),
@@ -162,7 +184,7 @@ export class HttpForwarder {
   }
 
   /** The Location header as `--auto-rewrite` / `--protocol-rewrite` want it. */
-  rewriteLocation(location: string, target: UpstreamTarget, req: IncomingMessage): string {
+  private rewriteLocation(location: string, target: UpstreamTarget, req: IncomingMessage): string {
     const { autoRewrite, protocolRewrite } = this.options;
     if (!autoRewrite && !protocolRewrite) return location;
     let url: URL;
@@ -181,9 +203,11 @@ export class HttpForwarder {
 /** Streams one upstream response into the client's ServerResponse. */
 class ResponseRelay implements ResponseSink {
   control: ExchangeControl | undefined;
+  /** A `drain` listener is waiting: pieces decoded from one read must not add one each. */
+  private waitingForDrain = false;
 
   constructor(
-    private readonly forwarder: HttpForwarder,
+    private readonly context: ResponseContext,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     private readonly route: RouteMatch,
@@ -193,27 +217,31 @@ class ResponseRelay implements ResponseSink {
 
   onHead(head: ResponseHead): void {
     const { res } = this;
-    this.forwarder.metrics?.requestsProxy.inc({ status: String(head.status) });
     const outgoing: string[] = [];
     const incoming = head.headers;
     const rewrite = REDIRECT_STATUSES.has(head.status);
+    const listed = connectionListed(headerValues(incoming, "connection"));
     for (let i = 0; i < incoming.length; i += 2) {
       const name = incoming[i];
-      if (HOP_BY_HOP.has(name)) continue;
+      if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
       const value = incoming[i + 1];
       outgoing.push(
         name,
-        rewrite && name === "location" ? this.forwarder.rewriteLocation(value, this.target, this.req) : value,
+        rewrite && name === "location" ? this.context.rewriteLocation(value, this.target, this.req) : value,
       );
     }
     if (this.extraCookie) outgoing.push("set-cookie", this.extraCookie);
     try {
       res.writeHead(head.status, head.statusMessage || undefined, outgoing);
     } catch (error) {
-      // Node refuses some heads an upstream can send (control characters, odd status codes): a broken answer.
+      // Node refuses some heads an upstream can send (odd status codes, values it will not write): the exchange
+      // stops here and the client gets a complete 503 instead of a half-written answer.
+      this.control?.abort();
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
       this.onError(error as Error);
       return;
     }
+    if (events.proxyResponse.active) events.proxyResponse.publish({ status: head.status });
     // Head, body and end of a small answer usually arrive in one read: corked, they leave in one write.
     res.cork();
     process.nextTick(uncork, res);
@@ -224,7 +252,10 @@ class ResponseRelay implements ResponseSink {
     // Node's 16 KiB high-water mark would stop the upstream after every 64 KiB read; a few hundred KiB
     // in flight per response keeps large downloads streaming with far fewer pause/resume rounds.
     if (res.write(chunk) || res.writableLength < RESPONSE_BUFFER_LIMIT) return true;
-    res.once("drain", this.resume);
+    if (!this.waitingForDrain) {
+      this.waitingForDrain = true;
+      res.once("drain", this.resume);
+    }
     return false;
   }
 
@@ -236,27 +267,35 @@ class ResponseRelay implements ResponseSink {
   onEnd(): void {
     const { res } = this;
     res.end();
-    if (res.statusCode < 300) this.forwarder.activity.record(this.route);
+    if (res.statusCode < 300) this.context.activity.record(this.route);
     else
-      this.forwarder.log.debug(
-        "Not recording activity for status %d on %s",
-        res.statusCode,
-        this.route.prefix,
-      );
+      this.context.log.debug("Not recording activity for status %d on %s", res.statusCode, this.route.prefix);
   }
 
   onError(error: Error): void {
-    const { res, req, forwarder } = this;
+    const { res, req, context } = this;
     if (res.headersSent || res.destroyed) {
-      forwarder.metrics?.upstreamErrors.inc({ kind: describeUpstreamError(error).kind });
+      if (events.upstreamFailure.active)
+        events.upstreamFailure.publish({ kind: describeUpstreamError(error).kind });
       res.destroy();
       return;
     }
-    reportUpstreamFailure(error, req.method, req.url, forwarder.log, forwarder.metrics);
-    void forwarder.errors.respond(req, res, 503);
+    reportUpstreamFailure(error, req.method, req.url, context.log);
+    void context.errors.respond(req, res, 503);
   }
 
-  private readonly resume = (): void => this.control?.resume();
+  private readonly resume = (): void => {
+    this.waitingForDrain = false;
+    this.control?.resume();
+  };
+}
+
+/** The values of header `name` in a flat name/value list, joined as one field; undefined when absent. */
+function headerValues(flat: string[], name: string): string | undefined {
+  let joined: string | undefined;
+  for (let i = 0; i < flat.length; i += 2)
+    if (flat[i] === name) joined = joined === undefined ? flat[i + 1] : `${joined},${flat[i + 1]}`;
+  return joined;
 }
 
 function uncork(res: ServerResponse): void {

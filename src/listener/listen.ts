@@ -1,14 +1,6 @@
 import { lstat, unlink } from "node:fs/promises";
 import type { Server } from "node:net";
-
-/** Where a server listens: a TCP port on a host (empty = all interfaces) or a UNIX socket. */
-export type ListenSpec = { kind: "tcp"; host: string; port: number } | { kind: "unix"; path: string };
-
-export function describeListen(spec: ListenSpec, scheme: string): string {
-  if (spec.kind === "unix") return `${scheme}+unix://${encodeURIComponent(spec.path)}`;
-  const host = spec.host === "" ? "*" : spec.host.includes(":") ? `[${spec.host}]` : spec.host;
-  return `${scheme}://${host}:${spec.port}`;
-}
+import type { ListenSpec } from "../config/listen-spec.js";
 
 /**
  * Binds and resolves once the socket accepts, or rejects with the bind error (CHP logged it and ran on

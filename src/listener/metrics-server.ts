@@ -1,9 +1,9 @@
-import { createServer, type Server } from "node:http";
+import type { RequestListener } from "node:http";
 import type { ProxyMetrics } from "../metrics/metrics.js";
 
 /** Prometheus text on exactly `/metrics` (any method, as CHP), 404 elsewhere. */
-export function createMetricsServer(metrics: ProxyMetrics): Server {
-  return createServer((req, res) => {
+export function metricsHandler(metrics: ProxyMetrics): RequestListener {
+  return (req, res) => {
     if ((req.url ?? "").split("?")[0] !== "/metrics") {
       res.writeHead(404);
       res.end("Not Found");
@@ -19,5 +19,5 @@ export function createMetricsServer(metrics: ProxyMetrics): Server {
         res.end(String(error));
       },
     );
-  });
+  };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { events } from "../events.js";
 import type { Logger } from "../log/logger.js";
-import type { ProxyMetrics } from "../metrics/metrics.js";
 import type { RouteMatch, RouteStore } from "../routing/route-store.js";
 import { parseRequestPath } from "../routing/request-path.js";
 import { segmentCount } from "../routing/url-trie.js";
@@ -10,10 +10,15 @@ import type { HttpForwarder } from "../forward/http-forwarder.js";
 import { parseUpstreamTarget, type UpstreamTarget } from "../http1/upstream-target.js";
 import { rejectUpgrade, type WebSocketRelay } from "../websocket/ws-relay.js";
 
-export interface DispatchSettings {
+export interface ProxyDispatcherOptions {
+  store: RouteStore;
+  forwarder: HttpForwarder;
+  relay: WebSocketRelay;
+  errors: ErrorResponder;
   hostRouting: boolean;
   /** `--access-log`: one info line per proxied request (path without query: queries can carry tokens). */
   accessLog: boolean;
+  log: Logger;
 }
 
 type Resolution =
@@ -28,15 +33,23 @@ function destroyOnError(this: Duplex): void {
 
 /** The public listener's request path: health check, route lookup, then HTTP forwarder or WebSocket relay. */
 export class ProxyDispatcher {
-  constructor(
-    private readonly store: RouteStore,
-    private readonly forwarder: HttpForwarder,
-    private readonly relay: WebSocketRelay,
-    private readonly errors: ErrorResponder,
-    private readonly settings: DispatchSettings,
-    private readonly log: Logger,
-    private readonly metrics?: ProxyMetrics,
-  ) {}
+  private readonly store: RouteStore;
+  private readonly forwarder: HttpForwarder;
+  private readonly relay: WebSocketRelay;
+  private readonly errors: ErrorResponder;
+  private readonly hostRouting: boolean;
+  private readonly accessLog: boolean;
+  private readonly log: Logger;
+
+  constructor(options: ProxyDispatcherOptions) {
+    this.store = options.store;
+    this.forwarder = options.forwarder;
+    this.relay = options.relay;
+    this.errors = options.errors;
+    this.hostRouting = options.hostRouting;
+    this.accessLog = options.accessLog;
+    this.log = options.log;
+  }
 
   handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.url === "/_chp_healthz") {
@@ -44,8 +57,8 @@ export class ProxyDispatcher {
       res.end(HEALTH_BODY);
       return;
     }
-    this.metrics?.requestsWeb.inc();
-    if (this.settings.accessLog) this.logAccess(req, res);
+    if (events.proxyRequest.active) events.proxyRequest.publish({ kind: "web" });
+    if (this.accessLog) this.logAccess(req, res);
     this.resolve(req).then(
       (resolution) => {
         if (!resolution.ok) {
@@ -67,7 +80,7 @@ export class ProxyDispatcher {
   handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Not a closure: it stays on the socket for the connection's life and must not keep `req` alive.
     socket.on("error", destroyOnError);
-    this.metrics?.requestsWs.inc();
+    if (events.proxyRequest.active) events.proxyRequest.publish({ kind: "ws" });
     if (req.method !== "GET" || (req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
       rejectUpgrade(socket, 400);
       return;
@@ -91,14 +104,14 @@ export class ProxyDispatcher {
   };
 
   private async resolve(req: IncomingMessage): Promise<Resolution> {
-    const stopTimer = this.metrics?.findTargetForReq.startTimer();
-    const path = parseRequestPath(req.url ?? "/", req.headers.host, this.settings.hostRouting);
+    const started = events.routeLookup.active ? performance.now() : 0;
+    const path = parseRequestPath(req.url ?? "/", req.headers.host, this.hostRouting);
     if (!path) return { ok: false, code: 500, reason: "malformed URL" };
     let match: RouteMatch | undefined;
     try {
       match = await this.store.getTarget(path.routing);
     } finally {
-      stopTimer?.();
+      if (started !== 0) events.routeLookup.publish({ seconds: (performance.now() - started) / 1000 });
     }
     if (!match) return { ok: false, code: 404, reason: "no route" };
     let target: UpstreamTarget;
@@ -108,7 +121,7 @@ export class ProxyDispatcher {
       return { ok: false, code: 500, reason: `bad target ${match.data.target}: ${(error as Error).message}` };
     }
     const depth = match.depth ?? segmentCount(match.prefix);
-    const segments = Math.max(0, depth - (this.settings.hostRouting ? 1 : 0));
+    const segments = Math.max(0, depth - (this.hostRouting ? 1 : 0));
     return { ok: true, match, target, segments, outgoing: path.outgoing };
   }
 
@@ -139,7 +152,7 @@ export class ProxyDispatcher {
   }
 
   private fail(req: IncomingMessage, code: number, reason: string): void {
-    this.metrics?.requestsProxy.inc({ status: String(code) });
+    if (events.proxyResponse.active) events.proxyResponse.publish({ status: code });
     const line = `${code} ${req.method} ${(req.url ?? "").split("?")[0]} ${reason}`;
     if (code === 404) this.log.debug(line);
     else this.log.error(line);

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { LaunchContext } from "./launch-context.js";
 import { launchContextOf } from "./launch-context.js";
 
@@ -55,7 +55,15 @@ export class LaunchCookieCodec {
 
   /** Loads `<dataDir>/launch-cookie.key`, creating the directory and a random key (mode 0600) on first use. */
   static async open(dataDir: string, options: LaunchCookieOptions = {}): Promise<LaunchCookieCodec> {
-    return new LaunchCookieCodec(await loadOrCreateKey(dataDir), options);
+    return LaunchCookieCodec.openKeyFile(join(dataDir, LAUNCH_COOKIE_KEY_FILE), options);
+  }
+
+  /**
+   * Loads the key from `keyFile`, creating its folder and a random key (mode 0600) on first use. Replicas behind
+   * one load balancer share the file, so a launch sealed by one is read by the others.
+   */
+  static async openKeyFile(keyFile: string, options: LaunchCookieOptions = {}): Promise<LaunchCookieCodec> {
+    return new LaunchCookieCodec(await loadOrCreateKey(keyFile), options);
   }
 
   /** The `Set-Cookie` header value for the launch response. */
@@ -165,9 +173,8 @@ function readLegacyCookies(cookies: Map<string, string[]>): LaunchContext | unde
   });
 }
 
-async function loadOrCreateKey(dataDir: string): Promise<Buffer> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const path = join(dataDir, LAUNCH_COOKIE_KEY_FILE);
+async function loadOrCreateKey(path: string): Promise<Buffer> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   try {
     return checkedKey(await readFile(path), path);
   } catch (error) {

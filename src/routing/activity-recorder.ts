@@ -1,24 +1,31 @@
+import { events } from "../events.js";
 import type { Logger } from "../log/logger.js";
-import type { ProxyMetrics } from "../metrics/metrics.js";
 import type { RouteMatch, RouteStore } from "./route-store.js";
 
+export interface ActivityRecorderOptions {
+  store: RouteStore;
+  log: Logger;
+  /** How often waiting notes are written to a store that does not keep them itself. Default 1 s. */
+  intervalMs?: number;
+}
+
 /**
- * Tracks each route's `last_activity` (chp-compat-spec §3.9). CHP writes the store on every chunk. Here a
- * request notes the time on the route it matched when the store keeps notes itself (the in-memory store folds
- * them in when a route is read); for other stores the notes wait in a map and reach the store in one batch per
- * interval — and right before the API answers a read, so JupyterHub always sees the newest value.
+ * Tracks each route's `last_activity`: CHP writes the store on every chunk of a request or response, which at
+ * kernel-socket rates is a store write per frame. Here a request notes the time on the route it matched when
+ * the store keeps notes itself (the in-memory store folds them in when a route is read); for other stores the
+ * notes wait in a map and reach the store in one batch per interval — and right before the API answers a
+ * read, so JupyterHub always sees the newest value. A time never moves `last_activity` backwards.
  */
 export class ActivityRecorder {
   private pending = new Map<string, number>();
+  private readonly store: RouteStore;
+  private readonly log: Logger;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(
-    private readonly store: RouteStore,
-    private readonly log: Logger,
-    private readonly metrics?: ProxyMetrics,
-    intervalMs = 1000,
-  ) {
-    this.timer = setInterval(() => void this.flush(), intervalMs);
+  constructor(options: ActivityRecorderOptions) {
+    this.store = options.store;
+    this.log = options.log;
+    this.timer = setInterval(() => void this.flush(), options.intervalMs ?? 1000);
     this.timer.unref();
   }
 
@@ -32,13 +39,18 @@ export class ActivityRecorder {
     this.pending.delete(prefix);
   }
 
-  /** Writes the waiting notes to the store; a time never moves a route's `last_activity` backwards. */
+  /** Notes not yet written to the store. */
+  get waiting(): number {
+    return this.pending.size;
+  }
+
+  /** Writes the waiting notes to the store. */
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
     for (const [prefix, at] of batch) {
-      const stopTimer = this.metrics?.lastActivityUpdating.startTimer();
+      const started = events.activityWrite.active ? performance.now() : 0;
       try {
         // Stores may answer synchronously: no await (and no microtask) per route for those.
         const found = this.store.get(prefix);
@@ -51,11 +63,12 @@ export class ActivityRecorder {
       } catch (error) {
         this.log.error({ err: error }, "Failed to record activity for %s", prefix);
       } finally {
-        stopTimer?.();
+        if (started !== 0) events.activityWrite.publish({ seconds: (performance.now() - started) / 1000 });
       }
     }
   }
 
+  /** Stops the interval; the owner flushes first so that no note is lost on shutdown. */
   close(): void {
     clearInterval(this.timer);
   }

@@ -3,8 +3,9 @@ import { realpathSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { SecureContextOptions } from "node:tls";
 import type { Logger } from "../log/logger.js";
-import type { ProxyMetrics } from "../metrics/metrics.js";
-import { buildTlsOptions, tlsSourcePaths, type TlsFiles, type TlsServerOptions } from "./tls-options.js";
+import { events } from "../events.js";
+import type { TlsFiles } from "../config/config.js";
+import { buildTlsOptions, tlsSourcePaths, type TlsServerOptions } from "./tls-options.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Let's Encrypt renews 30 days ahead; an operator hears about a stuck renewal two weeks before it bites. */
@@ -49,8 +50,8 @@ export interface CertificateReloaderOptions {
   /** The options the server was created with; read from `files` when absent. */
   initial?: TlsServerOptions;
   logger: Logger;
-  /** Receives the expiry in `certificateExpiry`. */
-  metrics?: ProxyMetrics;
+  /** Which listener it serves, in the events it publishes. */
+  listener?: "public" | "api";
   /** Reload when a file changes (default true). */
   watch?: boolean;
   /** Quiet time after the last file event before reloading; renewals write several files. */
@@ -143,13 +144,18 @@ export class CertificateReloader {
   }
 
   private report(prefix: string): void {
-    const { logger, metrics } = this.options;
+    const { logger } = this.options;
     const info = this.info;
     if (!info) {
       logger.warn(`${prefix}: the certificate could not be inspected`);
       return;
     }
-    metrics?.certificateExpiry.set(Math.floor(info.validTo.getTime() / 1000));
+    if (events.certificateLoaded.active)
+      events.certificateLoaded.publish({
+        listener: this.options.listener ?? "public",
+        subject: info.subject,
+        validTo: info.validTo.getTime(),
+      });
     const daysLeft = Math.floor((info.validTo.getTime() - this.now()) / DAY_MS);
     const summary =
       `${prefix} ${info.subject} issued by ${info.issuer}, valid until ${info.validTo.toISOString()}` +

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { createSecureContext, type SecureVersion } from "node:tls";
 import { ConfigError } from "../config/config-error.js";
+import type { TlsFiles } from "../config/config.js";
 
 /** CHP's default cipher list (bin/configurable-http-proxy 155–180), used unless `--ssl-ciphers` is given. */
 export const CHP_DEFAULT_CIPHERS = [
@@ -30,25 +31,6 @@ export const CHP_DEFAULT_CIPHERS = [
 ].join(":");
 
 export const DEFAULT_MIN_TLS_VERSION: SecureVersion = "TLSv1.2";
-
-/** Where the TLS material of one listener comes from (file paths, as given on the command line). */
-export interface TlsFiles {
-  key?: string;
-  cert?: string;
-  /** Intermediate certificates, appended to `cert` (the C proxy's `--chain`). */
-  chain?: string;
-  /** CA bundle used to verify client certificates. */
-  ca?: string;
-  dhparam?: string;
-  passphrase?: string;
-  ciphers?: string;
-  /** `--ssl-protocol`: lowest TLS version, CHP style `TLSv1_2` (or `TLSv1_2_method`) or Node style `TLSv1.2`. */
-  protocol?: string;
-  requestCert?: boolean;
-  rejectUnauthorized?: boolean;
-  /** Prefix of the options in error messages: `--ssl` names files `--ssl-cert`, `--ssl-key`, … */
-  optionPrefix?: string;
-}
 
 /** What `https.createServer` and `server.setSecureContext` need. */
 export interface TlsServerOptions {

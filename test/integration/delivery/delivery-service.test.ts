@@ -27,12 +27,15 @@ async function setup(t: Test, standIn: MoodleStandIn, options: Partial<DeliveryO
     multiRecord: false,
     requestTimeoutMs: 2000,
     logger: capture.logger,
-    metrics,
     backoff: { baseMs: 20, maxMs: 100 },
     fsyncIntervalMs: 0,
     ...options,
   });
-  t.teardown(() => service.close());
+  metrics.observe({ deliveryQueue: () => ({ depth: service.depth, oldestCapturedAt: undefined }) });
+  t.teardown(() => {
+    metrics.close();
+    return service.close();
+  });
   return { service, metrics, dataDir, ...capture };
 }
 

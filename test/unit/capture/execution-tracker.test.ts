@@ -252,8 +252,8 @@ t.test("pending requests expire and are bounded", async (t) => {
 t.test("a failing sink is logged and capture goes on; metrics count executions", async (t) => {
   const metrics = new ProxyMetrics({ defaultMetrics: false });
   let calls = 0;
+  t.teardown(() => metrics.close());
   const { tracker, logs } = setup({
-    metrics,
     launch: LAUNCH,
     sink: {
       accept: () => {

@@ -9,7 +9,6 @@ import { MOODLE_COLUMN_LIMITS } from "../../../src/capture/execution-tracker.js"
 import { KernelSocketTap } from "../../../src/capture/kernel-socket-tap.js";
 import { NB_LOG_FIELDS, type CapturedRecord } from "../../../src/capture/nb-log-record.js";
 import { V1_SUBPROTOCOL } from "../../../src/jupyter/wire-format.js";
-import { ProxyMetrics } from "../../../src/metrics/metrics.js";
 import {
   OP_BINARY,
   OP_CONTINUATION,
@@ -150,7 +149,6 @@ t.test("random and corrupt streams never break the tap", async (t) => {
   const factory = new KernelSocketTap({
     sink: { accept: (r) => records.push(r) },
     logger,
-    metrics: new ProxyMetrics({ defaultMetrics: false }),
     maxMessageBytes: 4096,
   });
   let thrown = 0;

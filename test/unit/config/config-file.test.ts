@@ -1,32 +1,27 @@
 import t from "tap";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import {
-  CONFIG_KEYS,
-  envVariableFor,
-  readConfigFile,
-  readEnvConfig,
-  type ConfigKeyName,
-} from "../../../src/config/config-file.js";
+import { readConfigFile, readEnvConfig } from "../../../src/config/config-file.js";
+import { OPTIONS, envVariableFor, type OptionName, type OptionSpec } from "../../../src/config/options.js";
 import { ltictrConfSettings, readLtictrConf } from "../../../src/config/legacy-ltictr.js";
-import { buildCommand } from "../../../src/cli/options.js";
+import { buildCommand } from "../../../src/config/command-line.js";
 
 const checkout = (path: string) => fileURLToPath(new URL(`../../../../${path}`, import.meta.url));
 
-t.test("CONFIG_KEYS covers exactly the command-line options, under commander's names", async (t) => {
+t.test("OPTIONS covers exactly the command-line options, under commander's names", async (t) => {
   const program = buildCommand("0.0.0");
   const fromCli = new Map(
     program.options
       .filter((option) => !["version", "help", "config"].includes(option.attributeName()))
       .map((option) => [option.attributeName(), option.long ?? ""]),
   );
-  const withFlag = Object.entries(CONFIG_KEYS).filter(([, spec]) => "flag" in spec);
+  const withFlag = Object.entries(OPTIONS).filter(([, spec]) => "flag" in spec);
   t.same(withFlag.map(([key]) => key).sort(), [...fromCli.keys()].sort());
   for (const [key, spec] of withFlag) {
     const flag = "flag" in spec ? spec.flag : "";
     t.equal(fromCli.get(key)?.replace(/^--no-/, "--"), flag, `${key} ↔ ${flag}`);
   }
-  const fileOnly = Object.entries(CONFIG_KEYS)
+  const fileOnly = Object.entries(OPTIONS)
     .filter(([, spec]) => !("flag" in spec))
     .map(([key]) => key);
   t.same(fileOnly.sort(), ["authToken", "moodleToken", "restPath", "restService"]);
@@ -177,11 +172,12 @@ t.test("unknown LTICTR_* variables are warned about, not fatal", async (t) => {
 });
 
 t.test("every key has an environment name that maps back to it", async (t) => {
-  for (const key of Object.keys(CONFIG_KEYS) as ConfigKeyName[]) {
+  for (const key of Object.keys(OPTIONS) as OptionName[]) {
     const name = envVariableFor(key);
     t.match(name, /^LTICTR_[A-Z0-9_]+$/);
+    const spec: OptionSpec = OPTIONS[key];
     const value =
-      CONFIG_KEYS[key].type === "boolean" ? "true" : CONFIG_KEYS[key].type === "string" ? "text" : "1";
+      spec.type === "boolean" ? "true" : spec.type === "string" ? "text" : String(Math.max(1, spec.min ?? 0));
     const logValues: Record<string, string> = { logLevel: "info", logFormat: "text" };
     t.ok(key in readEnvConfig({ [name]: logValues[key] ?? value }), `${name} → ${key}`);
   }
@@ -193,7 +189,7 @@ t.test("the shipped example config is valid and every key is documented", async 
   const values = readConfigFile(example);
   t.ok(Object.keys(values).length >= 10, "a meaningful example");
   const readme = readFileSync(checkout("config/README.md"), "utf8");
-  for (const key of Object.keys(CONFIG_KEYS))
+  for (const key of Object.keys(OPTIONS))
     t.match(readme, new RegExp(`\\b${key}\\b`), `README documents ${key}`);
 });
 

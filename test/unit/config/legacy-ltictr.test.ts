@@ -10,7 +10,7 @@ import {
   type LegacyTranslation,
 } from "../../../src/config/legacy-ltictr.js";
 import { ConfigError } from "../../../src/config/config-error.js";
-import { buildCommand } from "../../../src/cli/options.js";
+import { buildCommand } from "../../../src/config/command-line.js";
 
 t.test("parses the C conf format", async (t) => {
   const text = [

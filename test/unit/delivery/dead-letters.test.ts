@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emptyNbLog, type CapturedRecord } from "../../../src/capture/nb-log-record.js";
 import { DeadLetterFile, replayDeadLetters } from "../../../src/delivery/dead-letters.js";
-import { Spool, spoolDirectory } from "../../../src/delivery/spool.js";
+import { Spool, spoolDirectory } from "../../../src/delivery/spool/spool.js";
 
 function record(n: number): CapturedRecord {
   return { log: { ...emptyNbLog("server"), message: `m${n}` }, stream: "s", capturedAt: n };

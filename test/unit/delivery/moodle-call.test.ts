@@ -1,5 +1,9 @@
 import t from "tap";
-import { classifyMoodleResponse, requestPath } from "../../../src/delivery/moodle-call.js";
+import {
+  RECORD_RETRY_WINDOW_MS,
+  classifyMoodleResponse,
+  requestPath,
+} from "../../../src/delivery/moodle-call.js";
 
 const exception = (errorcode: string, message = "m") =>
   JSON.stringify({ exception: "moodle_exception", errorcode, message });
@@ -39,14 +43,52 @@ t.test("Moodle exceptions (HTTP 200) by errorcode", async (t) => {
   for (const code of ["sitemaintenance", "dbconnectionfailed", "dmlreadexception"]) {
     const outcome = classifyMoodleResponse(200, exception(code));
     t.equal(outcome.kind, "retry", code);
-    t.equal(outcome.kind === "retry" ? outcome.maxAttempts : -1, undefined);
+    t.equal(outcome.kind === "retry" ? outcome.giveUpAfterMs : -1, undefined, `${code}: never given up`);
   }
   const write = classifyMoodleResponse(200, exception("dmlwriteexception"));
   t.same(
-    write.kind === "retry" ? write.maxAttempts : undefined,
-    3,
-    "write errors: a few attempts, then dead",
+    write.kind === "retry" ? write.giveUpAfterMs : undefined,
+    RECORD_RETRY_WINDOW_MS,
+    "other write errors: retried for a while, then dead",
   );
+  const deadlocks = [
+    {
+      message: "Error writing to database",
+      debuginfo: "Deadlock found when trying to get lock; try restarting transaction",
+    },
+    {
+      message: "Error writing to database",
+      debuginfo: "Lock wait timeout exceeded; try restarting transaction",
+    },
+    { message: "Error writing to database", debuginfo: "MySQL server has gone away" },
+    { message: "Deadlock found when trying to get lock", debuginfo: "" },
+  ];
+  for (const { message, debuginfo } of deadlocks) {
+    const outcome = classifyMoodleResponse(
+      200,
+      JSON.stringify({
+        exception: "dml_write_exception",
+        errorcode: "dmlwriteexception",
+        message,
+        debuginfo,
+      }),
+    );
+    t.equal(outcome.kind, "retry", `${debuginfo || message}: retried`);
+    t.equal(
+      outcome.kind === "retry" ? outcome.giveUpAfterMs : -1,
+      undefined,
+      "as an unavailable Moodle: never given up",
+    );
+  }
+  const otherClass = classifyMoodleResponse(
+    200,
+    JSON.stringify({
+      exception: "moodle_exception",
+      errorcode: "generalexceptionmessage",
+      message: "Deadlock found when trying to get lock",
+    }),
+  );
+  t.equal(otherClass.kind, "retry", "a deadlock is transient whatever the exception class");
   t.same(classifyMoodleResponse(200, exception("invalidresponse")), { kind: "acknowledged" });
   t.equal(classifyMoodleResponse(200, "<b>Notice</b>: x\n" + exception("invalidtoken")).kind, "dead-letter");
 });

@@ -3,7 +3,7 @@ import { appendFileSync, cpSync, readdirSync, readFileSync, rmSync, statSync } f
 import { join } from "node:path";
 import { emptyNbLog, type CapturedRecord } from "../../../src/capture/nb-log-record.js";
 import { ProxyMetrics } from "../../../src/metrics/metrics.js";
-import { Spool } from "../../../src/delivery/spool.js";
+import { Spool } from "../../../src/delivery/spool/spool.js";
 import { tempDir } from "../../support/temp-dir.js";
 import { captureLogger } from "../../support/log-capture.js";
 
@@ -101,7 +101,8 @@ t.test("the bound: a full spool refuses, says so once, counts, and accepts again
   const dir = join(tempDir(t, "ltictr-spool-"), "spool");
   const metrics = new ProxyMetrics({ defaultMetrics: false });
   const { logger, messages: logMessages } = captureLogger();
-  const spool = Spool.open({ dir, maxBytes: 2000, segmentBytes: 500, fsyncIntervalMs: 0, logger, metrics });
+  const spool = Spool.open({ dir, maxBytes: 2000, segmentBytes: 500, fsyncIntervalMs: 0, logger });
+  t.teardown(() => metrics.close());
   t.teardown(() => spool.close());
   let accepted = 0;
   while (spool.append(record(accepted + 1))) accepted += 1;

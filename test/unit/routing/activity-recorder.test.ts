@@ -9,7 +9,7 @@ const TARGET = "http://127.0.0.1:1";
 
 function recorderOn(store: RouteStore, intervalMs = 60_000) {
   const { logger, messages } = captureLogger();
-  const recorder = new ActivityRecorder(store, logger, undefined, intervalMs);
+  const recorder = new ActivityRecorder({ store, log: logger, intervalMs });
   return { recorder, messages };
 }
 

@@ -3,7 +3,8 @@ import { X509Certificate } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { pino } from "pino";
 import { ensureSelfSignedCertificate, type SelfSignedCertificate } from "../../../src/tls/self-signed.js";
-import { buildTlsOptions, type TlsFiles } from "../../../src/tls/tls-options.js";
+import type { TlsFiles } from "../../../src/config/config.js";
+import { buildTlsOptions } from "../../../src/tls/tls-options.js";
 import { CertificateReloader, describeCertificate } from "../../../src/tls/certificate-reloader.js";
 import { ProxyMetrics } from "../../../src/metrics/metrics.js";
 import type { Logger } from "../../../src/log/logger.js";
@@ -63,11 +64,11 @@ async function setup(t: Test, name: string, watch: boolean) {
     files,
     initial,
     logger,
-    metrics,
     watch,
     debounceMs: 50,
   });
   t.teardown(() => {
+    metrics.close();
     reloader.close();
     server.closeAllConnections();
     server.close();

@@ -1,26 +1,21 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { randomUUID } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import t, { type Test } from "tap";
 import WebSocket, { WebSocketServer } from "ws";
-import { KernelSocketTap } from "../../../src/capture/kernel-socket-tap.js";
-import type { CapturedRecord } from "../../../src/capture/nb-log-record.js";
-import { BUILT_IN_ERROR_PATH, ErrorResponder } from "../../../src/forward/error-responder.js";
-import { HttpForwarder } from "../../../src/forward/http-forwarder.js";
-import { UpstreamPools } from "../../../src/http1/upstream-pools.js";
-import { ProxyDispatcher } from "../../../src/listener/proxy-dispatcher.js";
-import { ActivityRecorder } from "../../../src/routing/activity-recorder.js";
-import { MemoryRouteStore } from "../../../src/routing/memory-route-store.js";
-import { WebSocketRelay } from "../../../src/websocket/ws-relay.js";
+import { resolveConfig } from "../../../src/config/resolve-config.js";
+import { Runtime } from "../../../src/runtime/runtime.js";
+import type { WebSocketRelay } from "../../../src/websocket/ws-relay.js";
 import { startEchoBackend } from "../../support/echo-backend.js";
 import { captureLogger } from "../../support/log-capture.js";
+import { tempDir } from "../../support/temp-dir.js";
 import { waitUntil } from "../../support/wait.js";
 
 /**
- * The relay as the public listener drives it (dispatcher → relay → kernel tap), in-process, so that what an open
- * pair keeps reachable can be checked with the garbage collector.
+ * The proxy built in-process by its runtime, as the binary builds it (dispatcher → relay → kernel tap), so that
+ * what an open pair keeps reachable can be checked with the garbage collector.
  */
 
 setFlagsFromString("--expose-gc");
@@ -34,60 +29,30 @@ interface RelayStand {
   messages: () => string[];
 }
 
-async function startRelay(t: Test, target: string, connectTimeoutMs = 10_000): Promise<RelayStand> {
-  const store = new MemoryRouteStore();
-  await store.add("/", { target });
+async function startRelay(t: Test, target: string, proxyTimeoutMs?: number): Promise<RelayStand> {
   const { logger, messages } = captureLogger();
-  const activity = new ActivityRecorder(store, logger);
-  const records: CapturedRecord[] = [];
-  const taps = new KernelSocketTap({ sink: { accept: (r) => void records.push(r) }, logger });
-  const forwarding = { xForward: true, changeOrigin: false, customHeaders: [] };
-  const paths = { prependPath: true, includePrefix: true };
-  const clientTls = { rejectUnauthorized: true };
-  const pools = new UpstreamPools({
-    connectionsPerOrigin: 4,
-    keepAliveTimeoutMs: 1000,
-    connectTimeoutMs,
-    clientTls,
-  });
-  const errors = new ErrorResponder({ kind: "path", dir: BUILT_IN_ERROR_PATH }, logger);
-  const forwarder = new HttpForwarder(
-    pools,
-    { forwarding, paths, proxyTimeoutMs: 0, autoRewrite: false },
-    activity,
-    errors,
-    logger,
+  const config = resolveConfig(
+    {
+      ip: "127.0.0.1",
+      port: 0,
+      apiIp: "127.0.0.1",
+      apiPort: 0,
+      defaultTarget: target,
+      dataDir: tempDir(t, "ltictr-relay-"),
+      ...(proxyTimeoutMs === undefined ? {} : { proxyTimeout: proxyTimeoutMs }),
+    },
+    {},
   );
-  const relay = new WebSocketRelay(
-    { forwarding, paths, clientTls, connectTimeoutMs },
-    activity,
-    logger,
-    undefined,
-    taps,
-  );
-  const dispatcher = new ProxyDispatcher(
-    store,
-    forwarder,
-    relay,
-    errors,
-    { hostRouting: false, accessLog: false },
-    logger,
-  );
+  const runtime = await Runtime.start(config, logger);
   const upgrades: WeakRef<IncomingMessage>[] = [];
-  const server: Server = createServer(dispatcher.handleRequest);
-  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    upgrades.push(new WeakRef(req));
-    dispatcher.handleUpgrade(req, socket, head);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.teardown(async () => {
-    relay.closeAll(0);
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await pools.close();
-  });
-  const { port } = server.address() as AddressInfo;
-  return { url: `ws://127.0.0.1:${port}`, relay, upgrades, messages };
+  runtime.publicServer.prependListener(
+    "upgrade",
+    (req: IncomingMessage) => void upgrades.push(new WeakRef(req)),
+  );
+  t.teardown(() => runtime.stop());
+  const bound = runtime.status().listeners.public;
+  const port = bound.kind === "tcp" ? bound.port : 0;
+  return { url: `ws://127.0.0.1:${port}`, relay: runtime.parts.relay, upgrades, messages };
 }
 
 function kernelUrl(base: string): string {
@@ -188,7 +153,7 @@ t.test("an upstream that never answers the upgrade gets the client a 503", async
       "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
   );
   await ended;
-  t.match(answer, /^HTTP\/1\.1 503 /, "503 once the connect timeout passed");
+  t.match(answer, /^HTTP\/1\.1 503 /, "503 once the response deadline passed");
   t.equal(held.length, 1, "the upstream was reached");
   t.ok(
     stand.messages().some((m) => /^503 GET \/api\/kernels\/x\/channels/.test(m)),

@@ -1,0 +1,59 @@
+import type { RouteStorage } from "../config/config.js";
+import { ConfigError } from "../config/config-error.js";
+import type { Logger } from "../log/logger.js";
+import { MemoryRouteStore } from "../routing/memory-route-store.js";
+import type { RouteData, RouteStore } from "../routing/route-store.js";
+import { loadStorageBackend } from "../routing/storage-backend.js";
+
+export interface RouteStoreStatus {
+  backend: RouteStorage["kind"];
+  /** Routes in the table; unknown for a module store that cannot count without a full read. */
+  routes: number | undefined;
+  /** For shared stores: whether the store is reachable now. */
+  connected?: boolean;
+  lastError?: string;
+}
+
+/** The route store the configuration names, with what the runtime needs around it. */
+export interface OpenedRouteStore {
+  store: RouteStore;
+  /** A route the proxy itself adds at start (the default target). */
+  addStartupRoute(path: string, data: RouteData): Promise<void>;
+  status(): RouteStoreStatus;
+  close(): void | Promise<void>;
+}
+
+export async function openRouteStore(storage: RouteStorage, log: Logger): Promise<OpenedRouteStore> {
+  switch (storage.kind) {
+    case "memory": {
+      const store = new MemoryRouteStore();
+      return {
+        store,
+        addStartupRoute: async (path, data) => store.add(path, data),
+        status: () => ({ backend: "memory", routes: store.size }),
+        close: () => undefined,
+      };
+    }
+    case "module": {
+      let store: RouteStore;
+      try {
+        store = await loadStorageBackend(storage.module, log);
+      } catch (error) {
+        // A module that cannot be found or is not a store is the operator's configuration, not a crash.
+        throw new ConfigError(
+          `--storage-backend ${storage.module}: ${(error as Error).message.split("\n")[0]}`,
+        );
+      }
+      return {
+        store,
+        addStartupRoute: async (path, data) => {
+          await store.add(path, data);
+        },
+        status: () => ({ backend: "module", routes: undefined }),
+        close: () => (store as RouteStore & { close?: () => unknown }).close?.() as void,
+      };
+    }
+    case "redis":
+      throw new ConfigError("--storage-backend redis:// needs the Redis route store");
+  }
+}

@@ -1,0 +1,358 @@
+import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import { ProxyApp, type ListenerStatus } from "../app.js";
+import { TokenCheck } from "../api/token-check.js";
+import { RoutesApi } from "../api/routes-api.js";
+import { KernelSocketTap, type CaptureStatus } from "../capture/kernel-socket-tap.js";
+import { LaunchCapture } from "../capture/launch-capture.js";
+import { RecordsFanOut, type RecordStage } from "../capture/records-fan-out.js";
+import { RecordsFileSink } from "../capture/records-file-sink.js";
+import type { Config } from "../config/config.js";
+import { ConfigError } from "../config/config-error.js";
+import { DeliveryService, type DeliveryStatus } from "../delivery/delivery-service.js";
+import { BUILT_IN_ERROR_PATH, ErrorResponder, type ErrorPageSource } from "../forward/error-responder.js";
+import { HttpForwarder } from "../forward/http-forwarder.js";
+import type { ClientTls } from "../http1/connect-upstream.js";
+import { UpstreamPools } from "../http1/upstream-pools.js";
+import { parseUpstreamTarget } from "../http1/upstream-target.js";
+import { metricsHandler } from "../listener/metrics-server.js";
+import { ProxyDispatcher } from "../listener/proxy-dispatcher.js";
+import type { Logger } from "../log/logger.js";
+import { LaunchCookieCodec } from "../lti/launch-cookie.js";
+import type { ProxyMetrics } from "../metrics/metrics.js";
+import { ActivityRecorder } from "../routing/activity-recorder.js";
+import type { RouteStore } from "../routing/route-store.js";
+import { publicListenerTlsFiles } from "../tls/tls-files.js";
+import { WebSocketRelay, type RelayStatus } from "../websocket/ws-relay.js";
+import { Lifecycle } from "./lifecycle.js";
+import { openRouteStore, type RouteStoreStatus } from "./route-storage.js";
+
+/** How long an upstream connection may take to open; the answer's own deadline is separate. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long an upgrade may wait for the upstream's 101 when `--proxy-timeout` is not set: jupyter_server answers a
+ * kernel channel upgrade only once the kernel replied to kernel_info, which it waits up to 60 s for.
+ */
+const UPGRADE_RESPONSE_TIMEOUT_MS = 90_000;
+/** Idle keep-alive connections to upstreams close after this (below the usual 5 s of Tornado and Node servers). */
+const UPSTREAM_KEEP_ALIVE_MS = 4000;
+/** Connections per upstream origin. */
+const CONNECTIONS_PER_ORIGIN = 256;
+/** Pools of upstreams no route names any more are closed at most this often (JupyterHub adds routes in bursts). */
+const POOL_SWEEP_INTERVAL_MS = 5000;
+/** Calls to Moodle give up after this. */
+const MOODLE_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Everything an operator can ask the running proxy about. */
+export interface RuntimeStatus {
+  startedAt: number;
+  routes: RouteStoreStatus;
+  relay: RelayStatus;
+  capture: CaptureStatus;
+  delivery?: DeliveryStatus;
+  listeners: ListenerStatus;
+}
+
+/** The running program's parts, for the admin page and tests. */
+export interface RuntimeParts {
+  store: RouteStore;
+  activity: ActivityRecorder;
+  relay: WebSocketRelay;
+  capture: KernelSocketTap;
+  delivery?: DeliveryService;
+  metrics?: ProxyMetrics;
+}
+
+function readFileOption(option: string, file: string | undefined): Buffer | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new ConfigError(`${option}: cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The composition root: the only place that builds the program's parts from a Config and wires them together,
+ * and the owner of their start and stop. Tests build the proxy through it as the binary does.
+ */
+export class Runtime {
+  private readonly startedAt = Date.now();
+
+  private constructor(
+    readonly config: Config,
+    private readonly lifecycle: Lifecycle,
+    readonly parts: RuntimeParts,
+    private readonly storeStatus: () => RouteStoreStatus,
+    private readonly app: ProxyApp,
+  ) {}
+
+  /** Builds and starts everything; on failure, whatever was started is stopped again before the error is thrown. */
+  static async start(config: Config, log: Logger): Promise<Runtime> {
+    const lifecycle = new Lifecycle(log);
+    try {
+      return await Runtime.compose(config, log, lifecycle);
+    } catch (error) {
+      await lifecycle.stop(config.server.shutdownTimeoutMs);
+      throw error;
+    }
+  }
+
+  private static async compose(config: Config, log: Logger, lifecycle: Lifecycle): Promise<Runtime> {
+    // Metrics cost a little on every request and prom-client megabytes of memory: both only when served.
+    const metrics = config.listen.metrics
+      ? new (await import("../metrics/metrics.js")).ProxyMetrics()
+      : undefined;
+    if (metrics) lifecycle.register("metrics", () => metrics.close());
+
+    const routes = await openRouteStore(config.routes.storage, log);
+    lifecycle.register("route store", () => routes.close());
+    const store = routes.store;
+
+    const activity = new ActivityRecorder({ store, log });
+    lifecycle.register("activity notes", async () => {
+      activity.close();
+      await activity.flush();
+    });
+
+    const clientTls: ClientTls = {
+      key: readFileOption("--client-ssl-key", config.upstream.clientKeyFile),
+      cert: readFileOption("--client-ssl-cert", config.upstream.clientCertFile),
+      ca: config.upstream.clientCaFile
+        ? [readFileOption("--client-ssl-ca", config.upstream.clientCaFile) as Buffer]
+        : undefined,
+      rejectUnauthorized: !config.upstream.insecure,
+    };
+    const pools = new UpstreamPools({
+      connectionsPerOrigin: CONNECTIONS_PER_ORIGIN,
+      keepAliveTimeoutMs: UPSTREAM_KEEP_ALIVE_MS,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      clientTls,
+    });
+    lifecycle.register("upstream connections", () => pools.close());
+
+    const stages: RecordStage[] = [];
+    let delivery: DeliveryService | undefined;
+    if (config.delivery) {
+      delivery = await DeliveryService.open({
+        dataDir: config.dataDir,
+        moodle: config.delivery.moodle,
+        allowOrigins: config.delivery.allowOrigins,
+        batchSize: config.delivery.batchSize,
+        batchAgeMs: config.delivery.batchAgeMs,
+        concurrency: config.delivery.concurrency,
+        spoolMaxBytes: config.delivery.spoolMaxBytes,
+        multiRecord: config.delivery.multiRecord,
+        requestTimeoutMs: MOODLE_REQUEST_TIMEOUT_MS,
+        logger: log,
+      });
+      const opened = delivery;
+      lifecycle.register("delivery", async (remainingMs) => {
+        await opened.flush(remainingMs);
+        await opened.close();
+      });
+      delivery.start();
+      // First: a record reaches the spool whatever the other stages do.
+      stages.push(delivery);
+    } else {
+      log.warn("No Moodle configured (--moodle-url, --moodle-allow): captured records are not delivered");
+    }
+    if (config.capture.recordsFile) {
+      const file = new RecordsFileSink(config.capture.recordsFile);
+      lifecycle.register("records file", () => file.close());
+      stages.push(file);
+    }
+    const codec = await LaunchCookieCodec.openKeyFile(config.capture.launchCookieKeyFile, {
+      acceptLegacyCookies: config.capture.legacyLmsCookies,
+    });
+    const capture = new KernelSocketTap({
+      sink: new RecordsFanOut(stages, log),
+      logger: log,
+      cookieCodec: codec,
+    });
+
+    const errorPages: ErrorPageSource =
+      config.forwarding.errorPages.kind === "target"
+        ? { kind: "target", url: config.forwarding.errorPages.url, pools }
+        : {
+            kind: "path",
+            dir:
+              config.forwarding.errorPages.kind === "path"
+                ? config.forwarding.errorPages.dir
+                : BUILT_IN_ERROR_PATH,
+          };
+    const errors = new ErrorResponder(errorPages, log);
+    const forwarding = {
+      xForward: config.forwarding.xForward,
+      changeOrigin: config.forwarding.changeOrigin,
+      customHeaders: config.forwarding.customHeaders,
+    };
+    const paths = {
+      prependPath: config.forwarding.prependPath,
+      includePrefix: config.forwarding.includePrefix,
+    };
+    const forwarder = new HttpForwarder({
+      pools,
+      forwarding,
+      paths,
+      proxyTimeoutMs: config.upstream.responseTimeoutMs,
+      autoRewrite: config.forwarding.autoRewrite,
+      protocolRewrite: config.forwarding.protocolRewrite,
+      activity,
+      errors,
+      log,
+      launches: new LaunchCapture(codec, log),
+    });
+    const relay = new WebSocketRelay({
+      forwarding,
+      paths,
+      clientTls,
+      deadlines: {
+        connectMs: CONNECT_TIMEOUT_MS,
+        responseMs: config.upstream.responseTimeoutMs || UPGRADE_RESPONSE_TIMEOUT_MS,
+      },
+      activity,
+      log,
+      taps: capture,
+    });
+    const dispatcher = new ProxyDispatcher({
+      store,
+      forwarder,
+      relay,
+      errors,
+      hostRouting: config.routes.hostRouting,
+      accessLog: config.log.accessLog,
+      log,
+    });
+    const tokens = new TokenCheck(config.routes.apiToken);
+    if (tokens.open) log.warn("REST API is not authenticated.");
+    const poolSweep = new PoolSweep(store, pools);
+    lifecycle.register("pool sweep", () => poolSweep.close());
+    const api = new RoutesApi({
+      store,
+      tokens,
+      activity,
+      hostRouting: config.routes.hostRouting,
+      log,
+      onChange: () => poolSweep.schedule(),
+    });
+
+    if (config.forwarding.autoRewrite) log.info("AutoRewrite of Location headers enabled.");
+    if (config.forwarding.changeOrigin) log.info("Change Origin of host headers enabled.");
+    if (config.forwarding.protocolRewrite)
+      log.info("ProtocolRewrite enabled. Rewriting to %s", config.forwarding.protocolRewrite);
+    const defaultTarget = config.routes.defaultTarget;
+    if (defaultTarget) {
+      log.info("Adding route / -> %s", defaultTarget);
+      await routes.addStartupRoute("/", { target: defaultTarget, last_activity: new Date() });
+    }
+
+    const publicTlsFiles = await publicListenerTlsFiles(config.tls, config.dataDir, log);
+    const app = await ProxyApp.listen(
+      config,
+      publicTlsFiles,
+      { proxy: dispatcher, api: api.handle, metrics: metrics && metricsHandler(metrics) },
+      log,
+    );
+    lifecycle.register("listeners", (remainingMs) => app.close(remainingMs, () => relay.closeAll()));
+
+    // Written before the last readiness line, so whoever waits for it finds the file.
+    const pidFile = config.listen.pidFile;
+    if (pidFile) {
+      writeFileSync(pidFile, String(process.pid));
+      log.info("Writing pid %d to %s", process.pid, pidFile);
+      lifecycle.register("pid file", () => removeFile(pidFile));
+    }
+    if (defaultTarget) log.info("Route added / -> %s", defaultTarget);
+
+    const parts: RuntimeParts = { store, activity, relay, capture, delivery, metrics };
+    metrics?.observe({
+      openWebSockets: () => relay.openCount,
+      routeCount: () => routes.status().routes,
+      deliveryQueue: delivery
+        ? () => ({ depth: delivery.depth, oldestCapturedAt: delivery.status().spool.oldestCapturedAt })
+        : undefined,
+    });
+    return new Runtime(config, lifecycle, parts, () => routes.status(), app);
+  }
+
+  /** The public listener, for embedding (e.g. in-process tests that watch its upgrades). */
+  get publicServer(): Server {
+    return this.app.publicServer;
+  }
+
+  /** Graceful stop within `--shutdown-timeout`: listeners first, stores last (see Lifecycle). */
+  stop(): Promise<void> {
+    return this.lifecycle.stop(this.config.server.shutdownTimeoutMs);
+  }
+
+  /** SIGHUP (systemd ExecReload) re-reads the certificates; open connections keep theirs. */
+  reloadCertificates(): void {
+    this.app.reloadCertificates();
+  }
+
+  /** Files that must not outlive the process even when it exits without a graceful stop. */
+  removeFiles(): void {
+    this.app.removeFiles();
+    if (this.config.listen.pidFile) removeFile(this.config.listen.pidFile);
+  }
+
+  status(): RuntimeStatus {
+    return {
+      startedAt: this.startedAt,
+      routes: this.storeStatus(),
+      relay: this.parts.relay.status(),
+      capture: this.parts.capture.status(),
+      delivery: this.parts.delivery?.status(),
+      listeners: this.app.status(),
+    };
+  }
+}
+
+/**
+ * After route changes, closes the pools of upstreams that no route names any more (dead servers must not hold
+ * sockets, as they did in CHP). The scan is O(routes), so it runs at most once per interval, not per API call.
+ */
+class PoolSweep {
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly store: RouteStore,
+    private readonly pools: UpstreamPools,
+  ) {}
+
+  schedule(): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.sweep();
+    }, POOL_SWEEP_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+  }
+
+  private async sweep(): Promise<void> {
+    const live = new Set<string>();
+    for (const route of Object.values(await this.store.getAll())) {
+      try {
+        live.add(parseUpstreamTarget(route.target).key);
+      } catch {
+        // A route with an unusable target has no pool.
+      }
+    }
+    this.pools.retainOnly(live);
+  }
+}
+
+function removeFile(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // Already gone.
+  }
+}
