@@ -44,7 +44,7 @@ export function resolveIdentity({ userName, commands, teachers, accounts, policy
   const { extension } = commands;
   const hostUser = accounts.userByName(userName);
   // Every value is checked, even one a host account makes unnecessary.
-  const moodleUid = commands.userId && uidOfMoodleUser(commands.userId, policy);
+  const moodleUid = commands.userId ? uidOfMoodleUser(commands.userId, policy) : undefined;
   const extensionUid = readAccountId(extension.extUserId);
   const uid = hostUser?.uid ?? extensionUid ?? moodleUid ?? missingUid(userName);
   const extensionGid = readAccountId(extension.extGroupId);
@@ -56,7 +56,7 @@ export function resolveIdentity({ userName, commands, teachers, accounts, policy
     throw new LaunchRefused(
       "LAUNCH_UNSAFE_VALUE",
       "group",
-      `the host's group ${quoted(groupName)} has an unusable name`,
+      `the group name ${quoted(groupName)} cannot be used in the container`,
     );
   }
   const home = policy.homeTemplate.replaceAll("{groupname}", groupName).replaceAll("{username}", userName);

@@ -58,8 +58,8 @@ type CustomCommand =
 /**
  * Custom commands in the order they are tried; the first match wins. `exact` commands must be the whole
  * command, the others are prefixes — so `lms_teachersX` is a teacher list but `lms_image_x` is ignored.
- * `lms_iframe` and `lms_serverpath` are matched (so they shadow nothing) but have no effect on the plan: the
- * proxy reads them, and framing is configured hub-wide.
+ * `lms_iframe` and `lms_serverpath` are recognised but change nothing in the plan: the proxy reads them, and
+ * framing is configured hub-wide.
  */
 const CUSTOM_COMMANDS: ReadonlyArray<{ name: string; exact: boolean; command: CustomCommand }> = [
   { name: "lms_image", exact: true, command: "image" },
