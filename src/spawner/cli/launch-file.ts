@@ -1,0 +1,34 @@
+import { parseLaunchForm, type LaunchParameters } from "../../lti/lti-launch.js";
+
+/** A launch file the CLI cannot read. */
+export class LaunchFileError extends Error {
+  override readonly name = "LaunchFileError";
+  readonly code = "LAUNCH_FILE_INVALID";
+}
+
+/**
+ * A launch as the form body Moodle posts (`application/x-www-form-urlencoded`) or as a JSON object of
+ * parameters (e.g. JupyterHub's `auth_state`). Either way `oauth_*` fields are left out and names keep their
+ * `custom_` prefix.
+ */
+export function readLaunchText(text: string): LaunchParameters {
+  if (!text.trimStart().startsWith("{")) return parseLaunchForm(text).parameters;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new LaunchFileError(`the launch is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new LaunchFileError("the launch must be a JSON object of parameters");
+  }
+  const parameters = new Map<string, string>();
+  for (const [name, value] of Object.entries(json)) {
+    if (name.startsWith("oauth_")) continue;
+    if (typeof value !== "string" && typeof value !== "number") {
+      throw new LaunchFileError(`the launch parameter ${JSON.stringify(name)} must be a string or a number`);
+    }
+    parameters.set(name, String(value));
+  }
+  return parameters;
+}
