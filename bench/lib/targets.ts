@@ -86,7 +86,7 @@ async function startProxyProcess(
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   };
   try {
-    // Both print these on stdout once listening (chp-compat-spec §1.5; cli.md).
+    // Both print these on stdout once listening (CHP's readiness lines).
     await proc.waitFor(/Proxy API at/, options.readyTimeoutMs);
     await proc.waitFor(/Route added \/ ->/, options.readyTimeoutMs);
     // CHP logs both lines right after calling listen(), before the sockets are bound.

@@ -11,7 +11,7 @@ import {
 import { BodyTooLarge, readBody } from "./json-body.js";
 import type { TokenCheck } from "./token-check.js";
 
-/** Request bodies are route JSON from JupyterHub: a few hundred bytes. CHP read without limit (§6.3 #16). */
+/** Request bodies are route JSON from JupyterHub: a few hundred bytes. CHP read any size into memory. */
 export const API_BODY_LIMIT = 1024 * 1024;
 
 export interface RoutesApiOptions {
@@ -34,7 +34,8 @@ class ApiError extends Error {
 }
 
 /**
- * CHP's REST API (chp-compat-spec §2) with its hangs and crashes fixed (§6.3 #1, #2, #9, #16): every request
+ * CHP's REST API with its hangs and crashes fixed (DELETE without a path, a malformed `%` escape, a body read
+ * before the token was checked, bodies of any size): every request
  * gets an answer, malformed escapes are 400, auth comes before the body is read.
  */
 export class RoutesApi {

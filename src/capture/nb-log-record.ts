@@ -7,7 +7,7 @@ import type { MoodleDestination } from "../lti/launch-context.js";
 
 export type RecordKind = "ltictr" | "client" | "server";
 
-/** The ten `nb_logs[0][…]` fields, in the order the form body sends them (ltictr-wire-spec §5.3). */
+/** The ten `nb_logs[0][…]` fields, in the order the C proxy's form body sends them. */
 export const NB_LOG_FIELDS = [
   "host",
   "inst_id",

@@ -7,6 +7,7 @@ import { resolveConfig } from "../config/resolve-config.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { Runtime } from "../runtime/runtime.js";
 import { replayDeadLettersCommand } from "./replay-dead-letters.js";
+import { spawnerCommand } from "./spawner-command.js";
 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
@@ -20,6 +21,7 @@ const EXIT_START = 3;
 /** Subcommands that run and exit instead of starting the proxy. */
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   "replay-dead-letters": async (argv) => replayDeadLettersCommand(argv),
+  spawner: spawnerCommand,
 };
 
 export async function main(argv: string[]): Promise<void> {

@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { ConfigError } from "./config-error.js";
 
 /**
- * Compatibility with the C `ltictr_proxy_server` (ltictr-wire-spec §1.2–§1.7): its `ltictr_proxy.conf` and its
+ * Compatibility with the C `ltictr_proxy_server`: its `ltictr_proxy.conf` and its
  * command line, turned into this proxy's CHP-style flags so an existing unit file only changes the binary's path.
  */
 
@@ -248,7 +248,7 @@ function parseLegacyArgv(argv: readonly string[], warnings: string[]): LegacyFla
 
 /**
  * Turns a `ltictr_proxy_server` command line into this proxy's flags. As in the C proxy, values from the `--conf` file
- * override those on the command line (§1.4) and `-c` uses the C default certificate paths when none are configured.
+ * override those on the command line (the C proxy reads the file after its flags) and `-c` uses the C default certificate paths when none are configured.
  * `env` is the current environment, consulted for an already set `CONFIGPROXY_AUTH_TOKEN`.
  */
 export function translateLegacyArgs(

@@ -1,7 +1,7 @@
 import { NB_LOG_FIELDS, type NbLog } from "../capture/nb-log-record.js";
 
 /**
- * The form body of `mod_lticontainer_write_nblogs` (ltictr-wire-spec §5.3), byte for byte as the C proxy
+ * The form body of `mod_lticontainer_write_nblogs`, byte for byte as the C proxy
  * builds it: keys literal, values form-encoded with `[0-9A-Za-z._-]` kept, space as `+`, every other UTF-8
  * byte as upper-case `%XX`. (URLSearchParams differs: it keeps `*`, so it cannot be used.)
  */

@@ -20,7 +20,7 @@ export type ErrorPageSource =
   { kind: "target"; url: string; pools: UpstreamPools } | { kind: "path"; dir: string };
 
 /**
- * Answers a failed proxy request (chp-compat-spec §3.6): 404 no route, 503 upstream failure, 500 internal.
+ * Answers a failed proxy request as CHP does: 404 no route, 503 upstream failure, 500 internal.
  * With `--error-target` the page comes from `GET <target><code>?url=<original url>` (its status ignored);
  * otherwise from `<code>.html` or `error.html` in the error path; the plain status text as the last resort.
  */

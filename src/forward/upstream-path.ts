@@ -6,8 +6,9 @@ export interface PathOptions {
 }
 
 /**
- * The path+query sent upstream (http-proxy's urlJoin, §3.3): target path, then the request's path (minus the
- * matched prefix with `--no-include-prefix`, cut on a decoded segment boundary — CHP cut raw bytes, §6.3 #12),
+ * The path+query sent upstream (CHP's proxy library's urlJoin): target path, then the request's path (minus the
+ * matched prefix with `--no-include-prefix`, cut on a decoded segment boundary — CHP cut raw bytes,
+ * so `/user/a%2Fb` lost part of a segment),
  * queries joined with `&`, target's first.
  */
 export function upstreamPath(

@@ -6,7 +6,7 @@ export interface ClientTls {
   key?: Buffer;
   cert?: Buffer;
   ca?: Buffer[];
-  /** `--insecure`: accept upstream certificates that don't verify (honoured, unlike CHP ≥ 5.1, §6.3 #5). */
+  /** `--insecure`: accept upstream certificates that don't verify (honoured; CHP ≥ 5.1 ignores it). */
   rejectUnauthorized: boolean;
 }
 

@@ -1,5 +1,5 @@
 /**
- * A route's `target` URL resolved to what a connection needs (chp-compat-spec §3.1 step 7, §3.12):
+ * A route's `target` URL resolved to what a connection needs, with CHP's target forms:
  * `http:`, `https:`, or `http+unix:` / `unix+http:` with a percent-encoded socket path as host.
  */
 export interface UpstreamTarget {

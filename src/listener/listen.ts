@@ -4,8 +4,8 @@ import type { ListenSpec } from "../config/listen-spec.js";
 
 /**
  * Binds and resolves once the socket accepts, or rejects with the bind error (CHP logged it and ran on
- * half-dead, §6.3 #6). A stale UNIX socket file from a previous run is removed first (§6.3 #14) — only if it is a
- * socket, never another kind of file.
+ * half-dead). A stale UNIX socket file from a previous run is removed first (CHP then failed with EADDRINUSE) —
+ * only if it is a socket, never another kind of file.
  */
 export async function listen(server: Server, spec: ListenSpec): Promise<void> {
   if (spec.kind === "unix") await removeStaleSocket(spec.path);

@@ -88,7 +88,7 @@ class StoredRoute implements RouteMatch {
 /**
  * The embedded default: a Map for the API's view (insertion order) and a trie for lookups, both holding one
  * lasting object per route. Lookups allocate nothing, and a request's activity note is a field write on the
- * route it matched, whatever the size of the table (chp-compat-spec §3.9 without a store write per chunk).
+ * route it matched, whatever the size of the table (CHP's `last_activity` rules without a store write per chunk).
  */
 export class MemoryRouteStore implements RouteStore {
   private readonly routes = new Map<string, StoredRoute>();

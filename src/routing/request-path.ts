@@ -1,5 +1,5 @@
 /**
- * How a request URL is routed (chp-compat-spec §3.1 step 3): WHATWG parsing (dot-segments resolved, `\` → `/`,
+ * How a request URL is routed, as CHP does it: WHATWG parsing (dot-segments resolved, `\` → `/`,
  * absolute-form reduced to its path), then the pathname percent-decoded once, with `/<host>` in front in
  * host-routing mode.
  */
@@ -59,7 +59,7 @@ export function parseRequestPath(
 }
 
 /**
- * Host header without the port, lower-cased (CHP did neither, §6.3 #13); IPv6 literals keep their brackets.
+ * Host header without the port, lower-cased (CHP did neither, so `Hub.Example:443` missed its route); IPv6 literals keep their brackets.
  * A request without Host routes under the empty host and so falls through to `/`.
  */
 export function routingHost(hostHeader: string | undefined): string {

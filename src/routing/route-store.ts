@@ -1,4 +1,4 @@
-/** The routing table as JupyterHub sees it through the REST API (chp-compat-spec §2.4, §3.14). */
+/** The routing table as JupyterHub sees it through CHP's REST API, and CHP's store contract for `--storage-backend`. */
 
 import type { UpstreamTarget } from "../http1/upstream-target.js";
 

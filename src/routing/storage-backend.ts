@@ -11,7 +11,7 @@ type StoreClass = new (
 const REQUIRED: Array<keyof RouteStore> = ["get", "getTarget", "getAll", "add", "update", "remove"];
 
 /**
- * CHP's `--storage-backend <module>` contract (chp-compat-spec §3.14): a module (package name or path) whose
+ * CHP's `--storage-backend <module>` contract: a module (package name or path) whose
  * default export is a class; `new Store(options)`; the methods of RouteStore, sync or async.
  */
 export async function loadStorageBackend(name: string, log: Logger): Promise<RouteStore> {

@@ -1,7 +1,8 @@
 /**
- * Segment-wise prefix tree of route paths (CHP's URLTrie semantics, chp-compat-spec §3.2): `/b/c` matches
+ * Segment-wise prefix tree of route paths (CHP's URLTrie semantics): `/b/c` matches
  * `/b/c`, `/b/c/` and `/b/c/d` but not `/b/cd`; a lookup returns the data of the deepest node that holds any.
- * Branches live in a Map, so segments named `constructor` or `__proto__` are ordinary names (CHP bug §6.3 #3).
+ * Branches live in a Map, so segments named `constructor` or `__proto__` are ordinary names (CHP's plain-object
+ * branches made them route to the wrong place or crash).
  */
 
 /** Leading and trailing slashes stripped, then split; `/` and `` give no segments. */

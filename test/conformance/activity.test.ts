@@ -7,8 +7,7 @@ import { webRequest } from "../support/web-client.js";
 import { openWebSocket } from "../support/websocket-client.js";
 import { startProxyUnderTest } from "./harness.js";
 
-// `last_activity` rules (chp-compat-spec §3.9; §5.3 items 19, 20, 34; §5.4 "WS server→client traffic does not
-// count"). Writes are throttled to one per second per route (a deliberate difference), so every route gets one
+// `last_activity` rules. Writes are throttled to one per second per route (a deliberate difference), so every route gets one
 // second of quiet after its POST before the traffic whose effect is checked.
 
 const echo = await startEchoBackend();

@@ -11,8 +11,7 @@ import { waitUntil } from "../support/wait.js";
 import { json, webRequest } from "../support/web-client.js";
 import { dataDirArgs, startBinary, startProxyUnderTest, TOKEN } from "./harness.js";
 
-// The command line and process behaviour (chp-compat-spec §1; §5.3 items 13–18; §5.4 SIGTERM and pid file; §6.3
-// #6, #8, #10).
+// The command line and process behaviour.
 
 // Every check starts its own processes; running them side by side keeps the file quick.
 t.jobs = 4;
@@ -115,7 +114,7 @@ t.test("14, 17: HTTPS with --ssl-key/--ssl-cert; custom headers reach the backen
   t.equal(reply.headers["x-forwarded-port"], String(port));
 });
 
-t.test("15, 16, §6.3 #8: --redirect-port and --redirect-to", async (t) => {
+t.test("15, 16: --redirect-port and --redirect-to", async (t) => {
   const ports = await freePorts(9);
   const redirectPorts = [ports[2], ports[5], ports[8]];
   const [plain] = await Promise.all(
@@ -197,7 +196,7 @@ t.test("-V prints the version, -h the usage; both exit 0", async (t) => {
   }
 });
 
-t.test("§5.4: --pid-file is written (no newline) and removed on SIGTERM/SIGINT; exit 2", async (t) => {
+t.test("--pid-file is written (no newline) and removed on SIGTERM/SIGINT; exit 2", async (t) => {
   const dir = tempDir(t);
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     const pidFile = join(dir, `${signal}.pid`);
@@ -212,7 +211,7 @@ t.test("§5.4: --pid-file is written (no newline) and removed on SIGTERM/SIGINT;
   }
 });
 
-t.test("§6.3 #6: a port that cannot be bound makes the process exit non-zero", async (t) => {
+t.test("a port that cannot be bound makes the process exit non-zero", async (t) => {
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
   t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
@@ -225,7 +224,7 @@ t.test("§6.3 #6: a port that cannot be bound makes the process exit non-zero", 
   t.not(apiTaken.code, 0, "the API port too");
 });
 
-t.test("§6.3 #10: tokens never reach the log, even at debug level", async (t) => {
+t.test("tokens never reach the log, even at debug level", async (t) => {
   const proxy = await startProxyUnderTest(t, ["--log-level=debug"]);
   const wrong = "wrong-token-that-must-not-be-logged";
   const rejected = await proxy.api("GET", "", undefined, { authorization: `token ${wrong}` });

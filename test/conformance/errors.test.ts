@@ -10,7 +10,7 @@ import { tempDir } from "../support/temp-dir.js";
 import { webRequest } from "../support/web-client.js";
 import { startProxyUnderTest } from "./harness.js";
 
-// Error answers (chp-compat-spec §3.6, §3.7; §5.3 items 35–38; §5.4 error-target encoding, --proxy-timeout).
+// Error answers.
 
 const errorServer = await startErrorPageServer();
 const silent = await startSilentBackend();

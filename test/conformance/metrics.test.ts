@@ -11,7 +11,7 @@ import { webRequest } from "../support/web-client.js";
 import { openWebSocket } from "../support/websocket-client.js";
 import { startProxyUnderTest } from "./harness.js";
 
-// The Prometheus endpoint (chp-compat-spec §3.13; §5.4 "metrics names").
+// The Prometheus endpoint.
 
 const DUMMY_STORE = fileURLToPath(new URL("../../../test/fixtures/dummy-store.cjs", import.meta.url));
 

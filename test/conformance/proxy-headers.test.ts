@@ -5,8 +5,7 @@ import { startEchoBackend, startRedirectingBackend, type EchoReply } from "../su
 import { json, webRequest } from "../support/web-client.js";
 import { startProxyUnderTest } from "./harness.js";
 
-// Headers to and from the upstream (chp-compat-spec §3.4; §5.3 items 17/22, 39, 40; §5.4 X-Forwarded, --no-x-forward,
-// --change-origin).
+// Headers to and from the upstream.
 
 const echo = await startEchoBackend({ path: "/" });
 const redirectOther = await startRedirectingBackend("http://foo.com:12345/whatever");

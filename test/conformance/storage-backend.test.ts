@@ -8,7 +8,7 @@ import { sleep } from "../support/wait.js";
 import { json, webRequest } from "../support/web-client.js";
 import { dataDirArgs, startBinary, startProxyUnderTest } from "./harness.js";
 
-// --storage-backend (chp-compat-spec §3.14; §5.3 items 30, 31).
+// --storage-backend.
 
 const DUMMY_STORE = fileURLToPath(new URL("../../../test/fixtures/dummy-store.cjs", import.meta.url));
 const echo = await startEchoBackend({ path: "/user/a" });

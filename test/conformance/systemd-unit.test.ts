@@ -101,7 +101,7 @@ t.test("systemd-analyze verify accepts the unit (ExecStart pointed at this check
   );
 });
 
-/** The C project's unit (ltictr-wire-spec §1.7), which the drop-in is written for. */
+/** The C project's unit, which the drop-in is written for. */
 const C_UNIT = `[Unit]
 Description = LTICTR Proxy Server
 After = network.target

@@ -13,7 +13,7 @@ import { json, webRequest } from "../support/web-client.js";
 import { openWebSocket } from "../support/websocket-client.js";
 import { dataDirArgs, startBinary, startProxyUnderTest, TOKEN } from "./harness.js";
 
-// UNIX sockets (chp-compat-spec §3.12; §5.3 items 43–46; §6.3 #14): listening on them, proxying to them, and
+// UNIX sockets: listening on them, proxying to them, and
 // the socket files' lifecycle.
 
 const dir = tempDir(t, "ltictr-sock-");
@@ -110,7 +110,7 @@ t.test("46: WebSocket over the proxy's UNIX socket", async (t) => {
   await client.close();
 });
 
-t.test("§6.3 #14: socket files are removed on exit, and a stale one is replaced on start", async (t) => {
+t.test("socket files are removed on exit, and a stale one is replaced on start", async (t) => {
   const exit = await onSockets.stop();
   t.equal(exit, 2, "SIGTERM exits 2");
   for (const path of [paths.proxy, paths.api, paths.metrics]) t.notOk(existsSync(path), `${path} removed`);

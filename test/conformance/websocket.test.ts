@@ -9,7 +9,7 @@ import { waitUntil } from "../support/wait.js";
 import { openWebSocket } from "../support/websocket-client.js";
 import { startProxyUnderTest } from "./harness.js";
 
-// WebSocket proxying (chp-compat-spec §3.8, §3.6 WebSocket errors; §5.3 items 20, 34; §6.3 #4).
+// WebSocket proxying.
 
 const root = await startEchoBackend({ path: "/" });
 const prefixed = await startEchoBackend({ path: "/bar", targetPath: "/foo" });
@@ -100,7 +100,7 @@ t.test("34: a WebSocket to an unreachable target fails with 503 and closes", asy
   t.ok(closedByServer);
 });
 
-t.test("§6.3 #4: WebSocket 404 and 500 have a full status line and close the socket", async (t) => {
+t.test("WebSocket 404 and 500 have a full status line and close the socket", async (t) => {
   const bare = await startProxyUnderTest(t, []);
   const notFound = await rawExchange({ port: bare.port }, upgradeRequest("/nowhere"));
   t.match(notFound.response, /^HTTP\/1\.1 404 Not Found\r\n/);

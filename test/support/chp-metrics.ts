@@ -1,6 +1,6 @@
 import type { MetricType } from "./prometheus-text.js";
 
-/** configurable-http-proxy's nine metrics: no prefix, counters without `_total` (chp-compat-spec §3.13). */
+/** configurable-http-proxy's nine metrics: no prefix, counters without `_total`. */
 export const CHP_METRIC_TYPES: Record<string, MetricType> = {
   api_route_get: "counter",
   api_route_add: "counter",

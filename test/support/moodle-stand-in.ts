@@ -56,7 +56,7 @@ export interface TagRow {
   updatetm: number;
 }
 
-/** One row of the chart query (locallib_db.php, ltictr-wire-spec §6.3). */
+/** One row of the chart query (mod_lticontainer locallib_db.php). */
 export interface ChartRow {
   date: string;
   updatetm: number;

@@ -1,6 +1,6 @@
 /**
  * The JupyterLab 3 capture in test/fixtures/jupyterlab3-capture, turned back into wire messages.
- * client.dat / server.dat hold decoded kernel messages as pretty-printed JSON objects (ltictr-wire-spec §8.1);
+ * client.dat / server.dat hold decoded kernel messages as pretty-printed JSON objects;
  * client.rslt / server.rslt hold what the C proxy extracted from them.
  */
 import { readFileSync } from "node:fs";

@@ -6,7 +6,7 @@ function log(fields: Partial<NbLog> & Pick<NbLog, "host">): NbLog {
   return { ...emptyNbLog(fields.host), ...fields };
 }
 
-// The three bodies of ltictr-wire-spec §5.3, byte for byte.
+// The three bodies the C proxy sends (ltictr, client, server records), byte for byte.
 const CLIENT_BODY =
   "nb_logs[0][host]=client&nb_logs[0][inst_id]=&nb_logs[0][lti_id]=&nb_logs[0][session]=5c5cf4e2-67ac-4e4a-9478-7a88ca00d3e3&nb_logs[0][message]=93516bb8-e34b-4550-b0b2-abd133447431&nb_logs[0][status]=&nb_logs[0][username]=&nb_logs[0][cell_id]=e7bf0d72&nb_logs[0][tags]=%5B%22filename%3A+%E7%AC%AC10%E5%9B%9E%E6%BC%94%E7%BF%92.ipynb%22%2C%22codenum%3A+1%22%5D&nb_logs[0][date]=2023-06-27T05%3A53%3A13.789Z";
 const SERVER_BODY =

@@ -8,7 +8,7 @@ import {
   parseLaunchForm,
 } from "../../../src/lti/lti-launch.js";
 
-/** A launch form the way Moodle posts it (ltictr-wire-spec §3.4): oauth_version first, values URL-encoded. */
+/** A launch form the way Moodle posts it: oauth_version first, values URL-encoded. */
 const MOODLE_FORM =
   "oauth_version=1.0&oauth_nonce=3c1f2a&oauth_timestamp=1700000000&oauth_consumer_key=jupyter" +
   "&user_id=5&lis_person_sourcedid=&roles=Learner&context_id=2&ext_user_username=bob" +

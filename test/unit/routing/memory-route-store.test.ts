@@ -2,8 +2,8 @@ import t from "tap";
 import { MemoryRouteStore } from "../../../src/routing/memory-route-store.js";
 import { cleanRoutePath, type RouteData, type RouteMatch } from "../../../src/routing/route-store.js";
 
-// CHP's store_spec.js (chp-compat-spec §5.3 items 47–58) on MemoryRouteStore, plus the path normalisation
-// (CHP's trimPrefix, §2.5) the API relies on.
+// CHP's store_spec.js on MemoryRouteStore, plus the path normalisation
+// (CHP's trimPrefix) the API relies on.
 
 const route = (target: string, extra: Record<string, unknown> = {}): RouteData => ({ target, ...extra });
 
@@ -106,7 +106,7 @@ t.test("57-58: a route exists exactly when get finds it", async (t) => {
   t.notOk(store.get("/wut"));
 });
 
-t.test("§6.3 #3: prototype-like keys are ordinary routes", async (t) => {
+t.test("prototype-like keys are ordinary routes", async (t) => {
   const store = new MemoryRouteStore();
   store.add("/__proto__", route("http://proto"));
   store.add("/constructor", route("http://ctor"));

@@ -1,7 +1,7 @@
 import t from "tap";
 import { pathSegments, segmentCount, UrlTrie } from "../../../src/routing/url-trie.js";
 
-// CHP's trie_spec.js (chp-compat-spec §5.3 items 59–65) on UrlTrie, plus the Map-based branches (§6.3 #3).
+// CHP's trie_spec.js on UrlTrie, plus the Map-based branches (prototype-like segment names).
 // Most tests store each route's own path as its data, so a match names the prefix that matched.
 
 t.test("pathSegments strips leading/trailing slashes and splits", async (t) => {
@@ -100,7 +100,7 @@ t.test("65: removing the first leaf does not remove the root", async (t) => {
   t.equal(trie.nodeCount, 0);
 });
 
-t.test("§6.3 #3: segments named like Object.prototype members are plain names", async (t) => {
+t.test("segments named like Object.prototype members are plain names", async (t) => {
   const trie = new UrlTrie<string>();
   const names = ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"];
   t.equal(trie.match("/constructor"), undefined);
