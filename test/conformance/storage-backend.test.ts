@@ -21,12 +21,12 @@ t.test("30: a storage backend that cannot be found stops the start with exit 1",
   t.match(proc.stderr(), "Cannot find module 'mybackend'");
 });
 
-t.test("a module that exports no store class stops the start (non-zero)", async (t) => {
+t.test("a module that exports no store class is a configuration error: exit 1", async (t) => {
   const notAStore = join(tempDir(t), "not-a-store.cjs");
   writeFileSync(notAStore, "module.exports = { answer: 42 };\n");
   const proc = startBinary(["--storage-backend", notAStore, ...dataDirArgs(t)]);
   t.teardown(() => proc.stop());
-  t.not(await proc.exited(), 0);
+  t.equal(await proc.exited(), 1);
   t.match(proc.stderr(), "not-a-store.cjs");
 });
 

@@ -359,6 +359,27 @@ t.test("invalid configuration: exit 1 with one clear line", async (t) => {
       args: ["--moodle-url", "https://moodle.example.org/moodle"],
       message: /--moodle-url needs a token/,
     },
+    {
+      name: "--moodle-url with a query",
+      args: ["--moodle-url", "https://moodle.example.org/moodle?x=1"],
+      env: { LTICTR_MOODLE_TOKEN: "configured-token" },
+      message: /--moodle-url must be the Moodle wwwroot without credentials, query or fragment/,
+    },
+    {
+      name: "--custom-header that would frame the request",
+      args: ["--custom-header", "Transfer-Encoding: chunked"],
+      message: /Custom header transfer-encoding cannot be set/,
+    },
+    {
+      name: "--custom-header with a control character",
+      args: ["--custom-header", "X-A: a\u0001b"],
+      message: /Invalid character in the value of custom header x-a/,
+    },
+    {
+      name: "a Redis URL that cannot be parsed",
+      args: ["--storage-backend", "redis://user:secret@[bad"],
+      message: /--storage-backend: the Redis URL cannot be parsed/,
+    },
   ];
   for (const testCase of cases) {
     await t.test(testCase.name, async (t) => {
