@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { connect } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { freePort } from "./ports.js";
 import { tempDir, type Teardown } from "./temp-dir.js";
 import { sleep } from "./wait.js";
@@ -13,6 +14,8 @@ export interface RedisServerOptions {
    * it the server keeps nothing on disk, and a restart starts empty.
    */
   persistent?: boolean;
+  /** Serves TLS only (for `rediss://`), with this certificate; clients need no certificate. */
+  tls?: { cert: string; key: string };
 }
 
 /**
@@ -29,6 +32,7 @@ export class RedisServer {
     readonly port: number,
     private readonly dir: string,
     private readonly persistent: boolean,
+    private readonly tls: RedisServerOptions["tls"],
   ) {}
 
   static async start(t: Teardown, options: RedisServerOptions = {}): Promise<RedisServer> {
@@ -36,18 +40,21 @@ export class RedisServer {
       await freePort(),
       tempDir(t, "ltictr-redis-"),
       options.persistent ?? false,
+      options.tls,
     );
     t.teardown(() => server.kill());
     await server.start();
     return server;
   }
 
-  /** `redis://127.0.0.1:<port>/<db>`, with `user:password@` when given. */
+  /** `redis://127.0.0.1:<port>/<db>` (`rediss://localhost:…` with TLS), with `user:password@` when given. */
   url(db = 0, credentials?: { username: string; password: string }): string {
     const auth = credentials
       ? `${encodeURIComponent(credentials.username)}:${encodeURIComponent(credentials.password)}@`
       : "";
-    return `redis://${auth}127.0.0.1:${this.port}/${db}`;
+    return this.tls
+      ? `rediss://${auth}localhost:${this.port}/${db}`
+      : `redis://${auth}127.0.0.1:${this.port}/${db}`;
   }
 
   get running(): boolean {
@@ -57,7 +64,13 @@ export class RedisServer {
   /** Starts the server (again, on the same port) and waits until it answers PING. */
   async start(): Promise<void> {
     if (this.child) throw new Error("redis-server is running already");
-    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.dir, "--save", ""];
+    const args = ["--bind", "127.0.0.1", "--dir", this.dir, "--save", ""];
+    if (this.tls) {
+      args.push("--port", "0", "--tls-port", String(this.port), "--tls-auth-clients", "no");
+      args.push("--tls-cert-file", this.tls.cert, "--tls-key-file", this.tls.key);
+    } else {
+      args.push("--port", String(this.port));
+    }
     args.push("--daemonize", "no", "--logfile", "", "--databases", "16");
     args.push(
       ...(this.persistent ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]),
@@ -119,7 +132,10 @@ export class RedisServer {
   /** One PING on a fresh connection; false on any error or after a second. */
   private answers(): Promise<boolean> {
     return new Promise((resolve) => {
-      const socket = connect(this.port, "127.0.0.1");
+      const socket = this.tls
+        ? tlsConnect({ port: this.port, host: "127.0.0.1", rejectUnauthorized: false })
+        : connect(this.port, "127.0.0.1");
+      const ready = this.tls ? "secureConnect" : "connect";
       const done = (answer: boolean) => {
         clearTimeout(timer);
         socket.destroy();
@@ -127,7 +143,7 @@ export class RedisServer {
       };
       const timer = setTimeout(() => done(false), 1000);
       let reply = "";
-      socket.on("connect", () => socket.write("PING\r\n"));
+      socket.on(ready, () => socket.write("PING\r\n"));
       socket.on("data", (chunk) => {
         reply += chunk.toString();
         if (reply.includes("\r\n")) done(reply.startsWith("+PONG"));

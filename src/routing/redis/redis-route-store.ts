@@ -87,7 +87,7 @@ export class RedisRouteStore implements RouteStore {
   private readonly table: LocalRouteTable;
   private readonly sequencer: ChangeSequencer;
   private readonly commands: Redis;
-  /** The subscriber connection (a subscribed RESP2 connection takes no other commands). */
+  /** The subscriber connection, kept apart (under RESP2 a subscribed connection takes no other commands). */
   private readonly changes: Redis;
   private readonly timer: NodeJS.Timeout;
   private readonly log: Logger;
@@ -105,6 +105,8 @@ export class RedisRouteStore implements RouteStore {
   private lastSyncAt: Date | undefined = undefined;
   private reloads = 0;
   private lastError: string | undefined = undefined;
+  /** A connection failed with an error (not only closed) since it was last ready. */
+  private errorSinceReady = false;
   /** Unavailable since the last synced state: the outage is logged once, and its end. */
   private outage = false;
 
@@ -148,10 +150,14 @@ export class RedisRouteStore implements RouteStore {
     for (const client of [this.commands, this.changes]) {
       client.on("error", (error: Error) => {
         this.lastError = error.message;
+        this.errorSinceReady = true;
         this.log.debug("Redis route store: %s", error.message);
       });
       client.on("close", () => this.connectionLost(client));
-      client.on("ready", () => void this.connectionReady());
+      client.on("ready", () => {
+        this.errorSinceReady = false;
+        void this.connectionReady();
+      });
     }
     this.changes.on("message", (_channel: string, message: string) => this.received(message));
     this.timer = setInterval(() => void this.tick(), options.flushIntervalMs ?? DEFAULTS.flushIntervalMs);
@@ -171,7 +177,7 @@ export class RedisRouteStore implements RouteStore {
       this.options.keyPrefix ?? DEFAULT_KEY_PREFIX,
       this.table.size,
     );
-    this.options.onStateChange?.(this.status());
+    this.notifyState();
   }
 
   // The RouteStore interface. Reads never fail: without Redis they answer from the local copy.
@@ -391,6 +397,7 @@ export class RedisRouteStore implements RouteStore {
   }
 
   private connectionLost(client: Redis): void {
+    if (!this.errorSinceReady && !this.closed) this.lastError = "Redis closed the connection";
     if (client === this.changes) this.subscribed = false;
     this.synced = false;
     this.updateState();
@@ -471,38 +478,36 @@ export class RedisRouteStore implements RouteStore {
 
   /** Every `flushIntervalMs`: the activity notes out, Redis's change number in (a missed message shows there). */
   private tick(): Promise<void> {
-    this.ticking ??= this.tickOnce().finally(() => {
-      this.ticking = undefined;
-    });
+    this.ticking ??= this.tickOnce()
+      .catch((error: unknown) => this.noteError(error))
+      .finally(() => {
+        this.ticking = undefined;
+      });
     return this.ticking;
   }
 
   private async tickOnce(): Promise<void> {
     if (this.closed || !this.started || !this.isConnected()) return;
     if (!this.synced) {
-      this.requestReload("the last load failed");
+      if (!this.reloading) this.requestReload("the last load failed");
       return;
     }
     const epoch = this.table.epoch;
     const unsent = this.table.unsentActivity();
     const args: Array<string | number> = [epoch];
     for (const [path, at] of unsent) args.push(path, at);
-    let reply: unknown;
-    try {
-      reply = await scripts.tick.run(this.commands, this.keys, args);
-    } catch (error) {
-      this.noteError(error);
-      return;
-    }
-    const [redisEpoch, seqText] = reply as [string, string];
+    const [redisEpoch, seqText] = (await scripts.tick.run(this.commands, this.keys, args)) as [
+      string,
+      string,
+    ];
+    if (redisEpoch === epoch) this.table.markStored(unsent);
+    if (this.reloading) return;
     const seq = Number(seqText);
     const applied = this.sequencer.position.seq;
     if (redisEpoch !== epoch) this.requestReload("the table in Redis was replaced");
     else if (!(seq >= applied))
       this.requestReload(`Redis's change number went back from ${applied} to ${seqText}`);
-    else if (this.seqAtLastTick > applied && this.table.epoch === epoch)
-      this.requestReload(`change ${applied + 1} was not received`);
-    if (redisEpoch === epoch) this.table.markStored(unsent);
+    else if (this.seqAtLastTick > applied) this.requestReload(`change ${applied + 1} was not received`);
     this.seqAtLastTick = Number.isSafeInteger(seq) ? seq : 0;
   }
 
@@ -519,6 +524,7 @@ export class RedisRouteStore implements RouteStore {
   // State.
 
   private noteError(error: unknown): void {
+    if (this.closed) return;
     const message = error instanceof Error ? error.message : String(error);
     if (message !== this.lastError) this.log.warn("Redis route store: %s", message);
     this.lastError = message;
@@ -556,7 +562,16 @@ export class RedisRouteStore implements RouteStore {
         this.table.size,
       );
     }
-    this.options.onStateChange?.(this.status());
+    this.notifyState();
+  }
+
+  /** The program's callback; a failure there is logged, never thrown into the store's connection handling. */
+  private notifyState(): void {
+    try {
+      this.options.onStateChange?.(this.status());
+    } catch (error) {
+      this.log.error({ err: error }, "Redis route store: the state callback failed");
+    }
   }
 }
 
