@@ -1,6 +1,9 @@
 import { isIP } from "node:net";
 import type { ConnectionOptions } from "node:tls";
-import { Redis } from "ioredis";
+import { Redis, type StandaloneConnectionOptions } from "ioredis";
+import type { ErrorEmitter } from "ioredis/built/connectors/AbstractConnector.js";
+import { StandaloneConnector } from "ioredis/built/connectors/index.js";
+import type { NetStream } from "ioredis/built/types.js";
 import type { RedisConnectionSettings } from "./redis-url.js";
 
 export interface RedisTimeouts {
@@ -13,6 +16,24 @@ export interface RedisTimeouts {
   connectTimeoutMs: number;
   /** Reconnect attempts come 100 ms, 200 ms, … apart, at most this much. */
   reconnectMaxDelayMs: number;
+}
+
+/**
+ * ioredis listens for a socket's errors with `once`. A TLS socket can fail twice — the certificate refused here,
+ * then the server's alert about the aborted handshake — and the second error, with no listener left, would be an
+ * uncaught exception that ends the process. Each socket gets a listener that stays; ioredis still handles the first.
+ */
+class ErrorSafeConnector extends StandaloneConnector {
+  /** ioredis passes its whole options object, which holds the connection options. */
+  constructor(options: unknown) {
+    super(options as StandaloneConnectionOptions);
+  }
+
+  override async connect(emit: ErrorEmitter): Promise<NetStream> {
+    const stream = await super.connect(emit);
+    stream.on("error", () => undefined);
+    return stream;
+  }
 }
 
 /**
@@ -33,6 +54,7 @@ export function createRedisClient(
     username: settings.username,
     password: settings.password,
     tls: settings.tls ? { servername: isIP(settings.host) ? undefined : settings.host, ...tls } : undefined,
+    Connector: ErrorSafeConnector,
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -316,8 +316,9 @@ export class RedisRouteStore implements RouteStore {
         seq = Number(await run(epoch, body));
       } catch (error) {
         this.noteError(error);
+        const reason = error instanceof Error ? error.message : String(error);
         throw new RouteStoreUnavailable(
-          `Redis at ${this.settings.display} did not take the change of ${path}`,
+          `Redis at ${this.settings.display} did not take the change of ${path}: ${reason}`,
           {
             cause: error,
           },
@@ -487,7 +488,12 @@ export class RedisRouteStore implements RouteStore {
   }
 
   private async tickOnce(): Promise<void> {
-    if (this.closed || !this.started || !this.isConnected()) return;
+    if (this.closed || !this.started) return;
+    if (!this.isConnected()) {
+      // Both connections may be back with the subscription still missing (it failed): try it again.
+      await this.connectionReady();
+      return;
+    }
     if (!this.synced) {
       if (!this.reloading) this.requestReload("the last load failed");
       return;
