@@ -131,8 +131,12 @@ t.test(
     await store.add("/user/ann", { target: "http://10.0.0.1:8888" });
     t.equal(store.getTarget("/user/ann")?.prefix, "/user/ann");
     t.equal(store.status().url, `rediss://localhost:${redis.port}/0`);
-    const { failure } = await openFails(redis.url());
-    t.type(failure, RedisStoreOpenError);
-    t.match(failure.message, /unable to verify the first certificate/);
+    // Several times: a refused handshake can end in a second socket error, which must not escape as an uncaught
+    // exception (tap fails the test on one).
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const { failure } = await openFails(redis.url());
+      t.type(failure, RedisStoreOpenError);
+      t.match(failure.message, /unable to verify the first certificate/);
+    }
   },
 );
