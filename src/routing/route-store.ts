@@ -40,8 +40,27 @@ export interface RouteStore {
   /** `JSON.stringify(getAll())`, where the store can produce it faster (the in-memory store). */
   getAllJson?(): string;
   add(path: string, data: RouteData): void | Promise<void>;
+  /**
+   * For start-up writes such as the default route, which several replicas of a shared store make at once: adds the
+   * route unless one with the same target is there already (its other data and activity are then kept). Returns
+   * whether it wrote. Stores without it get `add`.
+   */
+  ensureRoute?(path: string, data: RouteData): Promise<boolean>;
   update(path: string, partial: Partial<RouteData>): void | Promise<void>;
   remove(path: string): void | Promise<void>;
+}
+
+/**
+ * A shared store that cannot take a write now (its server is unreachable): thrown at once, never after a hang, so the
+ * API can answer 503 while requests keep being routed from the store's local copy.
+ */
+export class RouteStoreUnavailable extends Error {
+  readonly code = "ROUTE_STORE_UNAVAILABLE";
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RouteStoreUnavailable";
+  }
 }
 
 /** CHP's `trimPrefix`: a leading `/`, and one trailing `/` stripped unless the path is `/`. */
