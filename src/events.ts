@@ -127,6 +127,12 @@ export interface CertificateLoaded {
   validTo: number;
 }
 
+export interface RouteStoreState {
+  /** Writes are possible (a shared store is reachable). */
+  connected: boolean;
+  state: string;
+}
+
 export interface CaptureSkipped {
   /** Why a kernel message was not inspected (it was still relayed). */
   reason: "message-too-large" | "memory-budget";
@@ -135,6 +141,7 @@ export interface CaptureSkipped {
 
 export const events = {
   routeChanged: new EventChannel<RouteChanged>("ltictr-proxy:route:changed"),
+  routeStoreState: new EventChannel<RouteStoreState>("ltictr-proxy:route:store-state"),
   proxyRequest: new EventChannel<ProxyRequest>("ltictr-proxy:proxy:request"),
   routeLookup: new EventChannel<RouteLookup>("ltictr-proxy:proxy:lookup"),
   proxyResponse: new EventChannel<ProxyResponse>("ltictr-proxy:proxy:response"),

@@ -212,7 +212,7 @@ export const OPTIONS = {
     "--storage-key-prefix",
     "<prefix>",
     "Prefix of the Redis keys of this hub's routes (several hubs can share one Redis)",
-    { default: "ltictr-proxy" },
+    { default: "ltictr-proxy:" },
   ),
   dataDir: text(
     "--data-dir",

@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { isLogLevel } from "../log/logger.js";
 import { LAUNCH_COOKIE_KEY_FILE } from "../lti/launch-cookie.js";
+import { keyLayout } from "../routing/redis/key-layout.js";
+import { isRedisUrl, parseRedisUrl } from "../routing/redis/redis-url.js";
 import type { Config, ErrorPages, RouteStorage, TlsFiles } from "./config.js";
 import { ConfigError } from "./config-error.js";
 import type { ListenSpec } from "./listen-spec.js";
@@ -81,20 +83,14 @@ function readSecretFile(option: string, file: string): string {
 function routeStorage(values: OptionValues): RouteStorage {
   const backend = values.storageBackend;
   if (!backend) return { kind: "memory" };
-  if (!/^rediss?:/i.test(backend)) return { kind: "module", module: backend };
-  let url: URL;
+  if (!isRedisUrl(backend)) return { kind: "module", module: backend };
   try {
-    url = new URL(backend);
-  } catch {
-    // The value may hold a password: never echo it.
-    throw new ConfigError(
-      "--storage-backend: the Redis URL cannot be parsed (redis://[user:pass@]host:port/db)",
-    );
+    parseRedisUrl(backend);
+    keyLayout(valueOf(values, "storageKeyPrefix"));
+  } catch (error) {
+    // The messages name the problem without the password.
+    throw new ConfigError(`--storage-backend: ${(error as Error).message}`);
   }
-  if (url.hostname === "" || !/^\/?\d*$/.test(url.pathname))
-    throw new ConfigError(
-      "--storage-backend: a Redis URL needs a host and at most a database number as its path",
-    );
   return { kind: "redis", url: backend, keyPrefix: valueOf(values, "storageKeyPrefix") };
 }
 

@@ -5,6 +5,8 @@ import { events } from "../events.js";
 export interface MetricsSources {
   openWebSockets?(): number;
   routeCount?(): number | undefined;
+  /** 1 while a shared route store (Redis) takes writes, 0 while it is unreachable; absent for local stores. */
+  routeStoreConnected?(): number | undefined;
   deliveryQueue?(): { depth: number; oldestCapturedAt: number | undefined } | undefined;
 }
 
@@ -44,6 +46,11 @@ export class ProxyMetrics {
   );
   readonly upstreamErrors = this.counter("ltictr_upstream_errors", "Upstream failures by kind", ["kind"]);
   readonly routes = this.gauge("ltictr_routes", "Routes in the table", () => this.sources.routeCount?.());
+  readonly routeStoreConnected = this.gauge(
+    "ltictr_route_store_connected",
+    "1 while the shared route store (Redis) is reachable, 0 while replicas route from their local copy",
+    () => this.sources.routeStoreConnected?.(),
+  );
   readonly executions = this.counter(
     "ltictr_captured_executions",
     "Captured code-cell executions by record kind and status",

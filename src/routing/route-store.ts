@@ -69,12 +69,3 @@ export function cleanRoutePath(path: string): string {
   if (clean.length > 1 && clean.endsWith("/")) clean = clean.slice(0, -1);
   return clean;
 }
-
-/**
- * A shared route store cannot take writes now (its server is unreachable). The REST API answers 503 at once, so
- * JupyterHub retries instead of waiting; lookups keep being answered from the local table.
- */
-export class RouteStoreUnavailable extends Error {
-  readonly code = "ROUTE_STORE_UNAVAILABLE";
-  override readonly name = "RouteStoreUnavailable";
-}

@@ -4,6 +4,8 @@ import type { Logger } from "../log/logger.js";
 import { MemoryRouteStore } from "../routing/memory-route-store.js";
 import type { RouteData, RouteStore } from "../routing/route-store.js";
 import { loadStorageBackend } from "../routing/storage-backend.js";
+import { RedisRouteStore } from "../routing/redis/redis-route-store.js";
+import { events } from "../events.js";
 
 export interface RouteStoreStatus {
   backend: RouteStorage["kind"];
@@ -53,7 +55,37 @@ export async function openRouteStore(storage: RouteStorage, log: Logger): Promis
         close: () => (store as RouteStore & { close?: () => unknown }).close?.() as void,
       };
     }
-    case "redis":
-      throw new ConfigError("--storage-backend redis:// needs the Redis route store");
+    case "redis": {
+      let store: RedisRouteStore;
+      try {
+        store = await RedisRouteStore.open(storage.url, {
+          log,
+          keyPrefix: storage.keyPrefix,
+          onStateChange: (status) => {
+            if (events.routeStoreState.active)
+              events.routeStoreState.publish({ connected: status.connected, state: status.state });
+          },
+        });
+      } catch (error) {
+        // Unparseable or unreachable at start: the operator's configuration (the message has no password).
+        throw new ConfigError(`--storage-backend: ${(error as Error).message.split("\n")[0]}`);
+      }
+      return {
+        store,
+        addStartupRoute: async (path, data) => {
+          await store.ensureRoute(path, data);
+        },
+        status: () => {
+          const status = store.status();
+          return {
+            backend: "redis",
+            routes: status.routes,
+            connected: status.connected,
+            lastError: status.lastError,
+          };
+        },
+        close: () => store.close(),
+      };
+    }
   }
 }

@@ -269,6 +269,10 @@ export class Runtime {
     metrics?.observe({
       openWebSockets: () => relay.openCount,
       routeCount: () => routes.status().routes,
+      routeStoreConnected: () => {
+        const connected = routes.status().connected;
+        return connected === undefined ? undefined : connected ? 1 : 0;
+      },
       deliveryQueue: delivery
         ? () => ({ depth: delivery.depth, oldestCapturedAt: delivery.status().spool.oldestCapturedAt })
         : undefined,

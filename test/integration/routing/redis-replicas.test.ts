@@ -114,7 +114,7 @@ t.test("last_activity: noted on two replicas, merged newest-wins, seen by the th
 
   // The program's recorder notes on the matched route; the store sends the notes at its flush.
   const { logger } = captureLogger();
-  const recorder = new ActivityRecorder(c.store, logger, undefined, 60000);
+  const recorder = new ActivityRecorder({ store: c.store, log: logger, intervalMs: 60000 });
   t.teardown(() => recorder.close());
   const before = Date.now();
   const match = c.store.getTarget("/user/cid/x");
