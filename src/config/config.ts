@@ -19,6 +19,21 @@ export interface Config {
   capture: CaptureConfig;
   /** Absent when no Moodle is configured: captured records are then not delivered. */
   delivery?: DeliveryConfig;
+  /** The operator's web page, when `--admin-port` is given. */
+  admin?: AdminConfig;
+  /** The spawner companion, when `--engine-socket` is given. */
+  spawner?: SpawnerConfig;
+}
+
+export interface AdminConfig {
+  listen: ListenSpec;
+}
+
+export interface SpawnerConfig {
+  /** The Docker / Podman Engine API's UNIX socket. */
+  engineSocket: string;
+  /** The spawner policy file; the built-in defaults without it. */
+  policyFile?: string;
 }
 
 export interface LogConfig {

@@ -293,6 +293,14 @@ export const OPTIONS = {
   shutdownTimeout: ms("--shutdown-timeout", "<ms>", "Longest graceful shutdown on SIGTERM", {
     default: 10_000,
   }),
+  adminPort: port("--admin-port", "<port>", "Port of the admin web page (off unless given)"),
+  adminIp: text("--admin-ip", "<ip>", "IP of the admin web page", { default: "127.0.0.1" }),
+  engineSocket: text(
+    "--engine-socket",
+    "<path>",
+    "Docker or Podman Engine API socket: turns on the spawner endpoint and the admin page's images and volumes",
+  ),
+  spawnerPolicy: text("--spawner-policy", "<file>", "The spawner policy (JSON): images, limits, identities"),
   authToken: { type: "string", help: "REST API token (CONFIGPROXY_AUTH_TOKEN wins)", secret: true },
 } as const satisfies Record<string, OptionSpec>;
 

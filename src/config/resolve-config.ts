@@ -265,5 +265,12 @@ export function resolveConfig(given: OptionValues, env: NodeJS.ProcessEnv): Conf
           spoolMaxBytes: valueOf(values, "spoolMaxBytes"),
         }
       : undefined,
+    admin:
+      values.adminPort === undefined
+        ? undefined
+        : { listen: { kind: "tcp", host: valueOf(values, "adminIp"), port: values.adminPort } },
+    spawner: values.engineSocket
+      ? { engineSocket: resolve(values.engineSocket), policyFile: values.spawnerPolicy }
+      : undefined,
   };
 }
