@@ -13,7 +13,10 @@ export interface ReceivedRequest {
  * An answer: JSON `body` (or `raw` text) with `status`; "no-answer" leaves the request waiting; "hang-up"
  * closes the connection without answering.
  */
-export type FakeAnswer = { status: number; body?: unknown; raw?: string } | "no-answer" | "hang-up";
+export type FakeAnswer =
+  | { status: number; body?: unknown; raw?: string; headers?: Record<string, string> }
+  | "no-answer"
+  | "hang-up";
 
 /**
  * An HTTP server on a UNIX socket standing in for a container engine, for tests of how the driver talks
@@ -44,7 +47,7 @@ export async function startFakeEngine(
         req.socket.destroy();
         return;
       }
-      res.writeHead(answer.status, { "content-type": "application/json" });
+      res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
       res.end(answer.raw ?? (answer.body === undefined ? "" : JSON.stringify(answer.body)));
     });
   });

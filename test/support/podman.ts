@@ -67,12 +67,19 @@ async function stopService(
   // Containers outlive the service (each has its own conmon), so they go first.
   await podman(["rm", "--all", "--force", "--time", "0"]).catch(() => undefined);
   await service.stop(5000);
+  // A removed container's conmon still runs `podman container cleanup` for a moment.
+  await waitUntil(
+    () => processesMentioning(root).size === 0,
+    `the end of the processes of ${root}`,
+    10000,
+    100,
+  ).catch(() => undefined);
   const leftovers = processesMentioning(root);
   for (const pid of leftovers.keys()) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
-      // already gone
+      // ended meanwhile
     }
   }
   for (const mountPoint of mountsBelow(root).reverse()) {

@@ -75,7 +75,7 @@ export interface ContainerDetails {
   /** Without Docker's leading `/`. */
   name: string;
   image: string;
-  /** `created`, `running`, `exited`, … */
+  /** Docker's words: `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`. */
   status: string;
   running: boolean;
   exitCode: number;
@@ -199,7 +199,8 @@ function containerDetails(answer: InspectAnswer): ContainerDetails {
     id: text(answer.Id),
     name: text(answer.Name).replace(/^\//, ""),
     image: text(answer.Config?.Image),
-    status: text(answer.State?.Status),
+    // Podman 4 reports "stopped" for a container that ended by itself; Docker (and Podman after a stop) "exited"
+    status: text(answer.State?.Status) === "stopped" ? "exited" : text(answer.State?.Status),
     running: answer.State?.Running === true,
     exitCode: number(answer.State?.ExitCode),
     env: strings(answer.Config?.Env),

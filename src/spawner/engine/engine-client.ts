@@ -66,15 +66,21 @@ export class EngineClient {
   /** Calls the versioned API. */
   async request(request: EngineRequest): Promise<EngineResponse> {
     const version = await this.negotiatedVersion();
-    return this.send({ ...request, path: `/v${version}${request.path}` });
+    const { status, body } = await this.send({ ...request, path: `/v${version}${request.path}` });
+    return { status, body };
   }
 
-  /** The API version in use (asks the engine once). */
+  /**
+   * The API version in use. The engine names its own in the `Api-Version` header of `GET /_ping` (asked once;
+   * Podman's `GET /version` takes seconds, as it looks up package versions).
+   */
   negotiatedVersion(): Promise<string> {
-    this.apiVersion ??= this.send({ method: "GET", path: "/version" }).then(
+    this.apiVersion ??= this.send({ method: "GET", path: "/_ping" }).then(
       (response) => {
-        const offered = response.status === 200 ? apiVersionOf(response.body) : undefined;
-        return offered === undefined ? FALLBACK_API_VERSION : olderVersion(offered, NEWEST_API_VERSION);
+        const offered = response.status === 200 ? response.headers["api-version"] : undefined;
+        return typeof offered === "string" && /^\d+\.\d+$/.test(offered)
+          ? olderVersion(offered, NEWEST_API_VERSION)
+          : FALLBACK_API_VERSION;
       },
       (error: unknown) => {
         this.apiVersion = undefined; // ask again next time (the engine may come up)
@@ -88,7 +94,9 @@ export class EngineClient {
     await this.pool.close();
   }
 
-  private async send(request: EngineRequest): Promise<EngineResponse> {
+  private async send(
+    request: EngineRequest,
+  ): Promise<EngineResponse & { headers: Record<string, string | string[] | undefined> }> {
     const call = `${request.method} ${request.path}`;
     const timeoutMs = this.timeoutMs + (request.extraTimeoutMs ?? 0);
     try {
@@ -101,7 +109,7 @@ export class EngineClient {
         bodyTimeout: timeoutMs,
       });
       const text = await response.body.text();
-      return { status: response.statusCode, body: parseBody(text) };
+      return { status: response.statusCode, body: parseBody(text), headers: response.headers };
     } catch (error) {
       throw this.transportError(error, call, timeoutMs);
     }
@@ -162,12 +170,6 @@ function parseBody(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-function apiVersionOf(body: unknown): string | undefined {
-  const version =
-    typeof body === "object" && body !== null ? (body as { ApiVersion?: unknown }).ApiVersion : undefined;
-  return typeof version === "string" && /^\d+\.\d+$/.test(version) ? version : undefined;
 }
 
 function olderVersion(a: string, b: string): string {

@@ -5,30 +5,34 @@ import { EngineClient } from "../../../src/spawner/engine/engine-client.js";
 import { startFakeEngine } from "../../support/fake-engine.js";
 import { tempDir } from "../../support/temp-dir.js";
 
-t.test("the API version is the engine's own, at most the newest this driver knows", async (t) => {
-  for (const [offered, used] of [
-    ["1.41", "1.41"],
-    ["1.44", "1.44"],
-    ["1.52", "1.47"],
-    ["2.0", "1.47"],
-    [undefined, "1.41"],
-  ] as const) {
-    const engine = await startFakeEngine(t, (request) =>
-      request.url === "/version"
-        ? { status: 200, body: offered ? { ApiVersion: offered } : {} }
-        : { status: 200, body: [] },
-    );
-    const client = new EngineClient({ socketPath: engine.socketPath });
-    t.teardown(() => client.close());
-    await client.request({ method: "GET", path: "/images/json" });
-    await client.request({ method: "GET", path: "/volumes" });
-    t.same(
-      engine.requests.map((r) => r.url),
-      ["/version", `/v${used}/images/json`, `/v${used}/volumes`],
-      `engine offers ${offered ?? "nothing"}: asked once, then v${used}`,
-    );
-  }
-});
+t.test(
+  "the API version is the engine's own (from GET /_ping), at most the newest this driver knows",
+  async (t) => {
+    for (const [offered, used] of [
+      ["1.41", "1.41"],
+      ["1.44", "1.44"],
+      ["1.52", "1.47"],
+      ["2.0", "1.47"],
+      ["v2", "1.41"],
+      [undefined, "1.41"],
+    ] as const) {
+      const engine = await startFakeEngine(t, (request) =>
+        request.url === "/_ping"
+          ? { status: 200, raw: "OK", headers: offered ? { "Api-Version": offered } : undefined }
+          : { status: 200, body: [] },
+      );
+      const client = new EngineClient({ socketPath: engine.socketPath });
+      t.teardown(() => client.close());
+      await client.request({ method: "GET", path: "/images/json" });
+      await client.request({ method: "GET", path: "/volumes" });
+      t.same(
+        engine.requests.map((r) => r.url),
+        ["/_ping", `/v${used}/images/json`, `/v${used}/volumes`],
+        `engine offers ${offered ?? "nothing"}: asked once, then v${used}`,
+      );
+    }
+  },
+);
 
 t.test("a configured API version is used as is; JSON bodies and query strings are sent", async (t) => {
   const engine = await startFakeEngine(t, () => ({ status: 201, body: { Id: "abc" } }));

@@ -23,7 +23,7 @@ const VOLUMES = [
 ];
 
 function engineAnswers(request: ReceivedRequest) {
-  if (request.url === "/version") return { status: 200, body: { ApiVersion: "1.41" } };
+  if (request.url === "/_ping") return { status: 200, raw: "OK", headers: { "Api-Version": "1.41" } };
   if (request.url === "/v1.41/images/json") return { status: 200, body: IMAGES };
   if (request.url === "/v1.41/volumes") return { status: 200, body: { Volumes: VOLUMES } };
   if (request.url === "/v1.41/volumes/create")
@@ -137,7 +137,7 @@ t.test("volumes create and remove, by full name or by parts", async (t) => {
     stderr: "",
   });
   t.same(
-    engine.requests.filter((r) => r.url !== "/version").map((r) => `${r.method} ${r.url} ${r.body}`),
+    engine.requests.filter((r) => r.url !== "/_ping").map((r) => `${r.method} ${r.url} ${r.body}`),
     [
       'POST /v1.41/volumes/create {"Name":"lms_vol_rsa_219_el.example"}',
       'POST /v1.41/volumes/create {"Name":"lms_sub_rep_219_el.example"}',

@@ -184,6 +184,27 @@ t.test("inspect: state, limits, environment, binds, address and published port",
   t.equal(publishedPort(details, "9000/tcp"), undefined);
 });
 
+t.test(
+  "inspect: Podman's 'stopped' is Docker's 'exited'; a container without network has no address",
+  async (t) => {
+    const { client } = await fakeEngine(t, () => ({
+      status: 200,
+      body: {
+        Id: "f00d",
+        State: { Status: "stopped", Running: false, ExitCode: 3 },
+        NetworkSettings: { IPAddress: "", Ports: {} },
+      },
+    }));
+    t.match(await inspectContainer(client, "f00d"), {
+      status: "exited",
+      running: false,
+      exitCode: 3,
+      ipAddress: undefined,
+      ports: {},
+    });
+  },
+);
+
 t.test("images: one entry per tag, untagged by short ID, sorted, filtered", async (t) => {
   const { client } = await fakeEngine(t, () => ({
     status: 200,
