@@ -3,7 +3,8 @@
 # a real JupyterHub 3.0, Jupyter server and IPython kernel (for /usr/bin/python3),
 # wrk (load generator), systemd (for `systemd-analyze verify` of the unit file), redis-server (the shared
 # route store of several replicas), Podman with runc (the spawner's container engine, through its
-# Docker-compatible API service) and Chromium (the admin page's browser tests, driven by playwright-core).
+# Docker-compatible API service), BusyBox (static; the small image the engine driver's tests build) and
+# Chromium (the admin page's browser tests, driven by playwright-core).
 # Idempotent: packages already present are skipped by apt.
 set -euo pipefail
 
@@ -23,6 +24,7 @@ packages=(
   containernetworking-plugins
   slirp4netns
   uidmap
+  busybox-static
   chromium
   fonts-dejavu-core
 )
