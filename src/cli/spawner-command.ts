@@ -1,3 +1,4 @@
+import { runEngineCommand } from "../spawner/cli/engine-commands.js";
 import { runPlanCommand } from "../spawner/cli/plan-command.js";
 
 /** Reads all of standard input (a launch given as `--launch -`). */
@@ -19,8 +20,13 @@ export async function spawnerCommand(argv: string[]): Promise<number> {
   switch (subcommand) {
     case "plan":
       return runPlanCommand(rest, io);
+    case "images":
+    case "volumes":
+      return runEngineCommand(argv, io);
     default:
-      io.stderr(`error: ltictr-proxy spawner: unknown command '${subcommand ?? ""}' (plan)\n`);
+      io.stderr(
+        `error: ltictr-proxy spawner: unknown command '${subcommand ?? ""}' (plan, images, volumes)\n`,
+      );
       return 1;
   }
 }

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
-import { courseVolumeName, type CourseVolumeRole } from "../engine/course-volume-name.js";
+import { courseVolumeName, type CourseVolumeRole } from "../course-volume-name.js";
 import { createCourseVolume, listCourseVolumes, removeCourseVolume } from "../engine/course-volumes.js";
 import { EngineClient } from "../engine/engine-client.js";
 import { EngineError } from "../engine/engine-errors.js";

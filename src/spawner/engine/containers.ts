@@ -1,4 +1,4 @@
-import type { ContainerCreateBody } from "./container-create-body.js";
+import type { ContainerCreateBody } from "../container-create.js";
 import type { EngineClient } from "./engine-client.js";
 import {
   ContainerNotFoundError,

@@ -6,7 +6,7 @@ import {
   checkScope,
   parseCourseVolumeName,
   type CourseVolumeName,
-} from "./course-volume-name.js";
+} from "../course-volume-name.js";
 
 /** A course volume on the engine. */
 export interface CourseVolume extends CourseVolumeName {

@@ -1,6 +1,7 @@
 import type { SpawnerPolicy } from "../policy/spawner-policy.js";
 import { LaunchRefused, quoted } from "./launch-refused.js";
-import { DOCKER_NAME_PART, NOTEBOOK_PATH } from "./names.js";
+import { COURSE_ID } from "../course-volume-name.js";
+import { NOTEBOOK_PATH } from "./names.js";
 import type { LaunchCommands, LaunchValue } from "./parameter-dispatch.js";
 import { CONTROL_CHARACTERS, withoutLineBreaks } from "./sanitisers.js";
 
@@ -39,11 +40,11 @@ export function readLaunchFields(commands: LaunchCommands, policy: SpawnerPolicy
 
 function readCourseId(contextId: LaunchValue | undefined): string {
   if (!contextId) return "0";
-  if (!DOCKER_NAME_PART.test(contextId.value)) {
+  if (!COURSE_ID.test(contextId.value) || contextId.value.includes("..")) {
     throw new LaunchRefused(
       "LAUNCH_UNSAFE_VALUE",
       contextId.field,
-      `${quoted(contextId.value)} cannot be part of container and volume names (letters, digits, _ . -)`,
+      `${quoted(contextId.value)} cannot be part of container and volume names (letters, digits, . -)`,
     );
   }
   return contextId.value;

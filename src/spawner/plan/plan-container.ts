@@ -1,7 +1,7 @@
 import type { LaunchParameters } from "../../lti/lti-launch.js";
 import type { AccountResolver } from "../host/account-resolver.js";
 import type { SpawnerPolicy } from "../policy/spawner-policy.js";
-import type { ContainerCreateBody } from "./container-create.js";
+import type { PlannedCreateBody } from "../container-create.js";
 import { containerName, randomNameSuffix } from "./container-name.js";
 import { containerEnvironment } from "./environment.js";
 import { resolveHostName } from "./host-name.js";
@@ -52,7 +52,7 @@ export interface HostDirectory {
 export interface ContainerPlan {
   /** The `?name=` of `POST /containers/create`. */
   name: string;
-  create: ContainerCreateBody;
+  create: PlannedCreateBody;
   /** In this order: the group's folder (the home's parent), the home, `jupyter`, `jupyter/works`. */
   hostDirectories: HostDirectory[];
 }

@@ -1,3 +1,4 @@
+import { parseCourseVolumeName } from "../course-volume-name.js";
 import { LaunchRefused, quoted } from "./launch-refused.js";
 import {
   PERSONAL_PREFIX,
@@ -82,9 +83,18 @@ function visible(
     const link = readLink(rawLink, launchValue);
     const audience = userList === undefined ? [] : parseUserList(userList);
     if (link === "" || !open(key) || !sees(input, audience)) continue;
-    result.push({ name: `${key}_${input.courseId}_${input.host}`, link });
+    result.push({ name: courseVolume(`${key}_${input.courseId}_${input.host}`, launchValue), link });
   }
   return result;
+}
+
+/** The volume name, checked with the rules the Engine API driver applies before it creates or removes one. */
+function courseVolume(name: string, launchValue: LaunchValue): string {
+  try {
+    return parseCourseVolumeName(name).name;
+  } catch (error) {
+    throw new LaunchRefused("LAUNCH_UNSAFE_VALUE", launchValue.field, (error as Error).message);
+  }
 }
 
 function sees({ teacher, userName, users }: VolumeInput, audience: readonly string[]): boolean {

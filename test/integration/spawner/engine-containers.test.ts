@@ -1,7 +1,7 @@
 import t from "tap";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ContainerCreateBody } from "../../../src/spawner/engine/container-create-body.js";
+import type { ContainerCreateBody } from "../../../src/spawner/container-create.js";
 import {
   createContainer,
   inspectContainer,

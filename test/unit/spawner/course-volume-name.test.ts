@@ -4,7 +4,7 @@ import {
   checkScope,
   courseVolumeName,
   parseCourseVolumeName,
-} from "../../../src/spawner/engine/course-volume-name.js";
+} from "../../../src/spawner/course-volume-name.js";
 import { InvalidNameError } from "../../../src/spawner/engine/engine-errors.js";
 
 t.test("full names parse into role, short name, course and host", async (t) => {

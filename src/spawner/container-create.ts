@@ -39,3 +39,18 @@ export interface PortBinding {
   HostIp?: string;
   HostPort?: string;
 }
+
+/** A host config as a plan writes it: every field the spawner decides is set. */
+export type PlannedHostConfig = ContainerHostConfig &
+  Required<
+    Pick<
+      ContainerHostConfig,
+      "Binds" | "Memory" | "CpuPeriod" | "PortBindings" | "NetworkMode" | "Privileged" | "AutoRemove"
+    >
+  >;
+
+/** A create body as a plan writes it (a ContainerCreateBody the driver takes as it is). */
+export type PlannedCreateBody = ContainerCreateBody &
+  Required<Pick<ContainerCreateBody, "Cmd" | "Env" | "User" | "ExposedPorts" | "Volumes">> & {
+    HostConfig: PlannedHostConfig;
+  };

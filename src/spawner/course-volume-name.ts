@@ -1,4 +1,4 @@
-import { InvalidNameError } from "./engine-errors.js";
+import { InvalidNameError } from "./engine/engine-errors.js";
 
 /**
  * Course volume names, `lms_<role>_<name>_<course>_<host>`, shared by Moodle's mod_lticontainer (which creates,
@@ -36,7 +36,8 @@ const ROLES_BY_PREFIX: Readonly<Record<string, CourseVolumeRole>> = {
 };
 
 const SHORT_NAME = /^[a-z0-9]*$/;
-const COURSE = /^[A-Za-z0-9][A-Za-z0-9.-]*$/;
+/** A course id as it may appear in volume and container names (Moodle's are numbers). */
+export const COURSE_ID = /^[A-Za-z0-9][A-Za-z0-9.-]*$/;
 const HOST = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const FULL_NAME = /^lms_(vol|sub|prs)_([a-z0-9]*)_([A-Za-z0-9][A-Za-z0-9.-]*)_([A-Za-z0-9][A-Za-z0-9_.-]*)$/;
 /** A volume's name is a folder name on the engine's host. */
@@ -72,7 +73,7 @@ export function checkScope(course: string, host: string): void {
   checkPart(
     "course",
     course,
-    (v) => COURSE.test(v) && !v.includes(".."),
+    (v) => COURSE_ID.test(v) && !v.includes(".."),
     "letters, digits, '.' and '-', no '..'",
   );
   checkPart(
