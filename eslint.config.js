@@ -27,4 +27,24 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  {
+    // The admin page's script runs in the browser, as it is (no build step).
+    files: ["src/admin/static/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: {
+        window: "readonly",
+        document: "readonly",
+        location: "readonly",
+        fetch: "readonly",
+        EventSource: "readonly",
+        FormData: "readonly",
+        Node: "readonly",
+        confirm: "readonly",
+        getComputedStyle: "readonly",
+        matchMedia: "readonly",
+        requestAnimationFrame: "readonly",
+      },
+    },
+  },
 );

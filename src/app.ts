@@ -7,13 +7,15 @@ import {
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { unlinkSync } from "node:fs";
 import type { Socket } from "node:net";
+import type { SecureContextOptions } from "node:tls";
 import type { Config, TlsFiles } from "./config/config.js";
+import type { TlsListener } from "./events.js";
 import { describeListen, type ListenSpec } from "./config/listen-spec.js";
 import { boundPort, listen } from "./listener/listen.js";
 import { startRedirectServer } from "./listener/redirect-server.js";
 import type { Logger } from "./log/logger.js";
 import { CertificateReloader, type CertificateInfo } from "./tls/certificate-reloader.js";
-import { buildTlsOptions } from "./tls/tls-options.js";
+import { buildTlsOptions, type TlsServerOptions } from "./tls/tls-options.js";
 
 /** What the listeners serve; the runtime builds them. */
 export interface ListenerHandlers {
@@ -23,6 +25,8 @@ export interface ListenerHandlers {
   };
   api: RequestListener;
   metrics?: RequestListener;
+  /** The admin page, served on `config.admin.listen` when both are given. */
+  admin?: RequestListener;
 }
 
 export interface ListenerStatus {
@@ -30,25 +34,33 @@ export interface ListenerStatus {
   public: ListenSpec;
   api: ListenSpec;
   metrics?: ListenSpec;
-  certificates: Array<{ listener: "public" | "api"; certificate?: CertificateInfo }>;
+  admin?: ListenSpec;
+  certificates: Array<{ listener: TlsListener; certificate?: CertificateInfo }>;
 }
 
+/** How many connections the admin listener holds at once (pages, their live streams, scripts). */
+const ADMIN_MAX_CONNECTIONS = 1024;
+/** An admin request's headers must arrive within this (slow senders do not hold sockets for minutes). */
+const ADMIN_HEADERS_TIMEOUT_MS = 10_000;
+
 /**
- * The program's listeners: the public proxy port (HTTP or HTTPS), the REST API, metrics and the optional
- * HTTP→HTTPS redirect, with their certificates kept current. Nothing else: what they serve comes in as handlers.
+ * The program's listeners: the public proxy port (HTTP or HTTPS), the REST API, metrics, the admin page and the
+ * optional HTTP→HTTPS redirect, with their certificates kept current. Nothing else: what they serve comes in as
+ * handlers.
  */
 export class ProxyApp {
   private readonly servers: Server[] = [];
   private readonly unixSockets: string[] = [];
   private readonly connections = new Set<Socket>();
-  private readonly reloaders: Array<{ listener: "public" | "api"; reloader: CertificateReloader }> = [];
-  private bound!: Pick<ListenerStatus, "public" | "api" | "metrics">;
+  private readonly reloaders: Array<{ listener: TlsListener; reloader: CertificateReloader }> = [];
+  private bound!: Pick<ListenerStatus, "public" | "api" | "metrics" | "admin">;
   /** The public listener, for embedding (e.g. in-process tests that watch its upgrades). */
   publicServer!: Server;
 
   /**
-   * Binds every listener and logs CHP's readiness lines (`Proxying …`, `Proxy API at …`, `Serve metrics at …`);
-   * a port that cannot be bound closes what was bound and rejects.
+   * Binds every listener and logs CHP's readiness lines (`Proxying …`, `Proxy API at …`, `Serve metrics at …`) and
+   * `Admin page at …`; a port that cannot be bound closes what was bound and rejects. The admin page is served over
+   * TLS whenever the proxy has a certificate (the public listener's, else the API's).
    */
   static async listen(
     config: Config,
@@ -75,6 +87,10 @@ export class ProxyApp {
     const apiTlsFiles = config.tls.api;
     const apiTls = apiTlsFiles && buildTlsOptions(apiTlsFiles);
     const apiServer = apiTls ? createHttpsServer(apiTls, handlers.api) : createHttpServer(handlers.api);
+    // The admin page shares a listener's certificate (and its reloads): the public one's, else the API's.
+    const adminTls = publicTlsFiles ? publicTls : apiTls;
+    const adminServer =
+      handlers.admin && config.admin ? createAdminServer(handlers.admin, adminTls) : undefined;
 
     try {
       const publicBound = await app.bind(publicServer, config.listen.public);
@@ -89,32 +105,25 @@ export class ProxyApp {
       );
       log.info("Proxy API at %s/api/routes", describeListen(apiBound, apiTls ? "https" : "http"));
       if (metricsBound) log.info("Serve metrics at %s/metrics", describeListen(metricsBound, "http"));
-      app.bound = { public: publicBound, api: apiBound, metrics: metricsBound };
+      let adminBound: ListenSpec | undefined;
+      if (adminServer && config.admin) {
+        adminBound = await app.bind(adminServer, config.admin.listen);
+        log.info("Admin page at %s/admin/", describeListen(adminBound, adminTls ? "https" : "http"));
+      }
+      app.bound = { public: publicBound, api: apiBound, metrics: metricsBound, admin: adminBound };
       app.publicServer = publicServer;
-      if (publicTlsFiles && publicTls) {
-        app.reloaders.push({
-          listener: "public",
-          reloader: new CertificateReloader({
-            server: publicServer as HttpsServer,
-            files: publicTlsFiles,
-            initial: publicTls,
-            logger: log,
-            listener: "public",
-          }),
-        });
-      }
-      if (apiTlsFiles && apiTls) {
-        app.reloaders.push({
-          listener: "api",
-          reloader: new CertificateReloader({
-            server: apiServer as HttpsServer,
-            files: apiTlsFiles,
-            initial: apiTls,
-            logger: log,
-            listener: "api",
-          }),
-        });
-      }
+      const adminFollows = (servers: Server[], tls: TlsServerOptions | undefined) =>
+        adminServer && tls === adminTls ? [...servers, adminServer] : servers;
+      if (publicTlsFiles && publicTls)
+        app.watchCertificate(
+          "public",
+          adminFollows([publicServer], publicTls),
+          publicTlsFiles,
+          publicTls,
+          log,
+        );
+      if (apiTlsFiles && apiTls)
+        app.watchCertificate("api", adminFollows([apiServer], apiTls), apiTlsFiles, apiTls, log);
       const redirect = config.listen.redirect;
       if (redirect && publicBound.kind === "tcp" && publicBound.port !== 80) {
         app.servers.push(
@@ -175,6 +184,25 @@ export class ProxyApp {
     }
   }
 
+  /** Keeps the servers that share one certificate on its current version. */
+  private watchCertificate(
+    listener: TlsListener,
+    servers: Server[],
+    files: TlsFiles,
+    initial: TlsServerOptions,
+    logger: Logger,
+  ): void {
+    const server = {
+      setSecureContext: (options: SecureContextOptions) => {
+        for (const each of servers) (each as HttpsServer).setSecureContext(options);
+      },
+    };
+    this.reloaders.push({
+      listener,
+      reloader: new CertificateReloader({ server, files, initial, logger, listener }),
+    });
+  }
+
   private async bind(server: Server, spec: ListenSpec): Promise<ListenSpec> {
     server.on("connection", (socket: Socket) => {
       this.connections.add(socket);
@@ -195,6 +223,22 @@ export class ProxyApp {
   private closeReloaders(): void {
     for (const { reloader } of this.reloaders) reloader.close();
   }
+}
+
+/** The admin listener: bounded connections and header time, so that no page or script can exhaust the process. */
+function createAdminServer(handler: RequestListener, tls: TlsServerOptions | undefined): Server {
+  const server = tls ? createHttpsServer(tls, handler) : createHttpServer(handler);
+  server.maxConnections = ADMIN_MAX_CONNECTIONS;
+  server.headersTimeout = ADMIN_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = ADMIN_HEADERS_TIMEOUT_MS * 3;
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (error.code === "HPE_HEADER_OVERFLOW" && socket.writable)
+      socket.end("HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n");
+    else if (error.code !== "ECONNRESET" && socket.writable)
+      socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+  return server;
 }
 
 function delay(ms: number): Promise<void> {

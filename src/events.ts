@@ -120,8 +120,11 @@ export interface RecordsRefused {
   count: number;
 }
 
+/** The listeners with a certificate of their own (the admin page shares one of theirs). */
+export type TlsListener = "public" | "api";
+
 export interface CertificateLoaded {
-  listener: "public" | "api";
+  listener: TlsListener;
   subject: string;
   /** Unix time in ms. */
   validTo: number;

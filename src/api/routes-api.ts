@@ -9,6 +9,7 @@ import {
   type RouteStore,
 } from "../routing/route-store.js";
 import { BodyTooLarge, readBody } from "./json-body.js";
+import type { RouteChanges } from "./route-changes.js";
 import type { TokenCheck } from "./token-check.js";
 
 /** Request bodies are route JSON from JupyterHub: a few hundred bytes. CHP read any size into memory. */
@@ -18,10 +19,10 @@ export interface RoutesApiOptions {
   store: RouteStore;
   tokens: TokenCheck;
   activity: ActivityRecorder;
+  /** Adds and removes routes (shared with the admin page). */
+  changes: RouteChanges;
   hostRouting: boolean;
   log: Logger;
-  /** Called after each change of the table (pool clean-up). */
-  onChange?: () => void;
 }
 
 class ApiError extends Error {
@@ -178,30 +179,14 @@ export class RoutesApi {
     const now = new Date();
     const route: RouteData = { ...data, target: data.target, last_activity: now };
     if (this.options.hostRouting && key !== "/") route.host = key.split("/")[1];
-    this.log.info("Adding route %s -> %s", key, data.target);
-    await this.store.add(key, route);
+    await this.options.changes.add(key, route);
     added();
-    this.log.info("Route added %s -> %s", key, data.target);
-    if (events.routeChanged.active)
-      events.routeChanged.publish({ path: key, target: data.target, local: true });
-    this.options.onChange?.();
     res.writeHead(201);
     res.end();
   }
 
   private async remove(res: ServerResponse, path: string): Promise<void> {
-    const key = cleanRoutePath(path);
-    if (!(await this.store.get(key))) {
-      res.writeHead(404);
-      res.end();
-      return;
-    }
-    this.log.info("Removing route %s", key);
-    await this.store.remove(key);
-    this.activity.forget(key);
-    if (events.routeChanged.active) events.routeChanged.publish({ path: key, local: true });
-    this.options.onChange?.();
-    res.writeHead(204);
+    res.writeHead((await this.options.changes.remove(path)) ? 204 : 404);
     res.end();
   }
 }

@@ -81,6 +81,11 @@ export class KernelSocketTap implements SocketTapFactory {
     }
   }
 
+  /** Kernel sockets open now (cheap, unlike `status()`). */
+  get openCount(): number {
+    return this.open.size;
+  }
+
   status(): CaptureStatus {
     return {
       sessions: Array.from(this.open, (observer) => observer.status()),

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { CommanderError } from "commander";
 import { parseCommandLine } from "../config/command-line.js";
 import { ConfigError } from "../config/config-error.js";
@@ -8,10 +7,7 @@ import { createLogger, type Logger } from "../log/logger.js";
 import { Runtime } from "../runtime/runtime.js";
 import { replayDeadLettersCommand } from "./replay-dead-letters.js";
 import { spawnerCommand } from "./spawner-command.js";
-
-const VERSION = (
-  JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
-).version;
+import { VERSION } from "../version.js";
 
 /** Exit codes: 1 configuration error (as CHP), 2 stopped by SIGTERM/SIGINT (as CHP), 3 could not start. */
 const EXIT_CONFIG = 1;

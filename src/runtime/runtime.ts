@@ -1,6 +1,10 @@
 import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { ProxyApp, type ListenerStatus } from "../app.js";
+import { AdminApp } from "../admin/admin-app.js";
+import type { AdminEngine } from "../admin/admin-sources.js";
+import { adminToken } from "../admin/admin-token.js";
+import { RouteChanges } from "../api/route-changes.js";
 import { TokenCheck } from "../api/token-check.js";
 import { RoutesApi } from "../api/routes-api.js";
 import { KernelSocketTap, type CaptureStatus } from "../capture/kernel-socket-tap.js";
@@ -22,7 +26,11 @@ import { LaunchCookieCodec } from "../lti/launch-cookie.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
 import { ActivityRecorder } from "../routing/activity-recorder.js";
 import type { RouteStore } from "../routing/route-store.js";
+import { EngineClient } from "../spawner/engine/engine-client.js";
+import { loadSpawnerPolicy } from "../spawner/policy/load-spawner-policy.js";
+import { DEFAULT_SPAWNER_POLICY } from "../spawner/policy/spawner-policy.js";
 import { publicListenerTlsFiles } from "../tls/tls-files.js";
+import { VERSION } from "../version.js";
 import { WebSocketRelay, type RelayStatus } from "../websocket/ws-relay.js";
 import { Lifecycle } from "./lifecycle.js";
 import { openRouteStore, type RouteStoreStatus } from "./route-storage.js";
@@ -77,9 +85,8 @@ function readFileOption(option: string, file: string | undefined): Buffer | unde
  * and the owner of their start and stop. Tests build the proxy through it as the binary does.
  */
 export class Runtime {
-  private readonly startedAt = Date.now();
-
   private constructor(
+    private readonly startedAt: number,
     readonly config: Config,
     private readonly lifecycle: Lifecycle,
     readonly parts: RuntimeParts,
@@ -99,6 +106,7 @@ export class Runtime {
   }
 
   private static async compose(config: Config, log: Logger, lifecycle: Lifecycle): Promise<Runtime> {
+    const startedAt = Date.now();
     // Metrics cost a little on every request and prom-client megabytes of memory: both only when served.
     const metrics = config.listen.metrics
       ? new (await import("../metrics/metrics.js")).ProxyMetrics()
@@ -228,14 +236,52 @@ export class Runtime {
     if (tokens.open) log.warn("REST API is not authenticated.");
     const poolSweep = new PoolSweep(store, pools);
     lifecycle.register("pool sweep", () => poolSweep.close());
+    const routeChanges = new RouteChanges({ store, activity, log, onChange: () => poolSweep.schedule() });
     const api = new RoutesApi({
       store,
       tokens,
       activity,
+      changes: routeChanges,
       hostRouting: config.routes.hostRouting,
       log,
-      onChange: () => poolSweep.schedule(),
     });
+    // The listeners are bound last (below); the admin page reads them only once it serves requests.
+    const bound: { app?: ProxyApp } = {};
+    let admin: AdminApp | undefined;
+    if (config.admin) {
+      const token = adminToken(config.routes.apiToken, config.dataDir);
+      if (token.file)
+        log.warn("REST API has no token: sign in to the admin page with the token in %s", token.file);
+      const moodleUrl = config.delivery?.moodle?.baseUrl;
+      admin = new AdminApp(
+        {
+          version: VERSION,
+          startedAt,
+          tokens: token.check,
+          routes: {
+            getAll: () => store.getAll(),
+            get: (path) => store.get(path),
+            remove: (path) => routeChanges.remove(path),
+            flushActivity: () => activity.flush(),
+            status: () => routes.status(),
+          },
+          relay,
+          capture,
+          delivery,
+          moodleOrigins: [
+            ...new Set([
+              ...(moodleUrl ? [new URL(moodleUrl).origin] : []),
+              ...(config.delivery?.allowOrigins ?? []),
+            ]),
+          ],
+          engine: Runtime.engineForAdmin(config, lifecycle, moodleUrl),
+          listeners: () => bound.app?.status(),
+        },
+        log,
+      );
+      const started = admin;
+      lifecycle.register("admin page", () => started.close());
+    }
 
     if (config.forwarding.autoRewrite) log.info("AutoRewrite of Location headers enabled.");
     if (config.forwarding.changeOrigin) log.info("Change Origin of host headers enabled.");
@@ -248,13 +294,25 @@ export class Runtime {
     }
 
     const publicTlsFiles = await publicListenerTlsFiles(config.tls, config.dataDir, log);
-    const app = await ProxyApp.listen(
+    const listening = await ProxyApp.listen(
       config,
       publicTlsFiles,
-      { proxy: dispatcher, api: api.handle, metrics: metrics && metricsHandler(metrics) },
+      {
+        proxy: dispatcher,
+        api: api.handle,
+        metrics: metrics && metricsHandler(metrics),
+        admin: admin?.handle,
+      },
       log,
     );
-    lifecycle.register("listeners", (remainingMs) => app.close(remainingMs, () => relay.closeAll()));
+    bound.app = listening;
+    lifecycle.register("listeners", (remainingMs) =>
+      listening.close(remainingMs, () => {
+        relay.closeAll();
+        // Live admin streams would hold the listener open until the deadline.
+        admin?.close();
+      }),
+    );
 
     // Written before the last readiness line, so whoever waits for it finds the file.
     const pidFile = config.listen.pidFile;
@@ -277,7 +335,26 @@ export class Runtime {
         ? () => ({ depth: delivery.depth, oldestCapturedAt: delivery.status().spool.oldestCapturedAt })
         : undefined,
     });
-    return new Runtime(config, lifecycle, parts, () => routes.status(), app);
+    return new Runtime(startedAt, config, lifecycle, parts, () => routes.status(), listening);
+  }
+
+  /** The container engine the admin page lists images and course volumes of, when `--engine-socket` is given. */
+  private static engineForAdmin(
+    config: Config,
+    lifecycle: Lifecycle,
+    moodleUrl: string | undefined,
+  ): AdminEngine | undefined {
+    if (!config.spawner) return undefined;
+    const { policyFile, engineSocket } = config.spawner;
+    let imageFilter: string | null;
+    try {
+      imageFilter = (policyFile ? loadSpawnerPolicy(policyFile) : DEFAULT_SPAWNER_POLICY).imageFilter;
+    } catch (error) {
+      throw new ConfigError(`--spawner-policy: ${(error as Error).message}`);
+    }
+    const client = new EngineClient({ socketPath: engineSocket });
+    lifecycle.register("container engine client", () => client.close());
+    return { client, imageFilter, ...(moodleUrl ? { defaultHost: new URL(moodleUrl).hostname } : {}) };
   }
 
   /** The public listener, for embedding (e.g. in-process tests that watch its upgrades). */

@@ -3,7 +3,7 @@ import { realpathSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { SecureContextOptions } from "node:tls";
 import type { Logger } from "../log/logger.js";
-import { events } from "../events.js";
+import { events, type TlsListener } from "../events.js";
 import type { TlsFiles } from "../config/config.js";
 import { buildTlsOptions, tlsSourcePaths, type TlsServerOptions } from "./tls-options.js";
 
@@ -51,7 +51,7 @@ export interface CertificateReloaderOptions {
   initial?: TlsServerOptions;
   logger: Logger;
   /** Which listener it serves, in the events it publishes. */
-  listener?: "public" | "api";
+  listener?: TlsListener;
   /** Reload when a file changes (default true). */
   watch?: boolean;
   /** Quiet time after the last file event before reloading; renewals write several files. */

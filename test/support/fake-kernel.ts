@@ -5,14 +5,16 @@ import { WebSocketServer } from "ws";
 /**
  * A stand-in for a Jupyter server's kernel channels socket (legacy JSON protocol), for tests that need many
  * executions quickly: every execute_request on shell gets an execute_reply (status `error` when the code is
- * `raise`, else `ok`) and an iopub idle status. Plain HTTP requests are answered after `?delay=<ms>`.
+ * `raise`, else `ok`) and an iopub idle status. Plain HTTP requests are answered after `?delay=<ms>`. The replies
+ * name `username` as the kernel's user (`fake` by default), as a kernel names the account it runs under.
  */
 export interface FakeKernelServer {
   url: string;
   close(): Promise<void>;
 }
 
-export async function startFakeKernelServer(): Promise<FakeKernelServer> {
+export async function startFakeKernelServer(options: { username?: string } = {}): Promise<FakeKernelServer> {
+  const username = options.username ?? "fake";
   const server: Server = createServer((req, res) => {
     const delay = Number(new URL(req.url ?? "/", "http://x").searchParams.get("delay") ?? 0);
     setTimeout(() => {
@@ -36,7 +38,7 @@ export async function startFakeKernelServer(): Promise<FakeKernelServer> {
         header: {
           msg_id: `${parent.msg_id}-${msgType}`,
           msg_type: msgType,
-          username: "fake",
+          username,
           session: "kernel",
           date: new Date().toISOString(),
           version: "5.3",

@@ -39,6 +39,13 @@ export async function listCourseVolumes(
   scope: { course: string; host: string },
 ): Promise<CourseVolume[]> {
   checkScope(scope.course, scope.host);
+  return (await listAllCourseVolumes(client)).filter((volume) =>
+    belongsToScope(volume, scope.course, scope.host),
+  );
+}
+
+/** Every course volume on the engine, of any course and host, by name; other volumes are left out. */
+export async function listAllCourseVolumes(client: EngineClient): Promise<CourseVolume[]> {
   const response = await client.request({ method: "GET", path: "/volumes" });
   const volumes = (response.body as { Volumes?: unknown } | undefined)?.Volumes;
   if (response.status !== 200 || !(volumes === null || Array.isArray(volumes))) {
@@ -53,7 +60,7 @@ export async function listCourseVolumes(
     } catch {
       continue; // not a course volume
     }
-    if (belongsToScope(parsed, scope.course, scope.host)) found.push(withDetails(parsed, summary));
+    found.push(withDetails(parsed, summary));
   }
   return found.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
