@@ -925,9 +925,9 @@ async function createVolume(event) {
   const body = Object.fromEntries(new FormData(form));
   try {
     const volume = await api("/volumes/create", { method: "POST", body });
-    notice(`Volume ${volume.name} created.`);
     $("volume-name").value = "";
     await loadView("engine");
+    notice(`Volume ${volume.name} created.`);
   } catch (error) {
     if (error.status !== 401) notice(`Cannot create the volume: ${error.message}`);
   }
@@ -937,8 +937,8 @@ async function removeVolume(name) {
   if (!confirm(`Remove the volume ${name} and every file in it?`)) return;
   try {
     await api("/volumes/remove", { method: "POST", body: { name } });
-    notice(`Volume ${name} removed.`);
     await loadView("engine");
+    notice(`Volume ${name} removed.`);
   } catch (error) {
     if (error.status !== 401) notice(`Cannot remove ${name}: ${error.message}`);
   }
