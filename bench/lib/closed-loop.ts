@@ -1,4 +1,4 @@
-import { startCpuMeter } from "./proc-stats.js";
+import { startCpuMeter } from "../../test/support/proc-stats.js";
 import { alternatingOrder, type BenchContext } from "./scenario.js";
 import type { Target, TargetKind } from "./targets.js";
 import { runWrk, type WrkResult } from "./wrk.js";

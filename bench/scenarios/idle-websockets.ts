@@ -1,5 +1,5 @@
 import { startAgent } from "../lib/agent-io.js";
-import { settledRss } from "../lib/proc-stats.js";
+import { settledRss } from "../../test/support/proc-stats.js";
 import { rowFromSamples, type ScenarioResult } from "../lib/results.js";
 import { pushSample, sleep, type BenchContext, type Scenario } from "../lib/scenario.js";
 import { median } from "../lib/stats.js";

@@ -1,7 +1,7 @@
 import { runAgent, resultNumber } from "../lib/agent-io.js";
 import { awaitRecords, countRecords } from "../lib/captured-records.js";
 import type { WireFormat } from "../lib/kernel-messages.js";
-import { startCpuMeter } from "../lib/proc-stats.js";
+import { startCpuMeter } from "../../test/support/proc-stats.js";
 import { rowFromSamples, type Row, type ScenarioResult } from "../lib/results.js";
 import { alternatingOrder, pushSample, type BenchContext, type Scenario } from "../lib/scenario.js";
 import { median } from "../lib/stats.js";

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startCpuMeter } from "../lib/proc-stats.js";
+import { startCpuMeter } from "../../test/support/proc-stats.js";
 import { rowFromSamples, type ScenarioResult } from "../lib/results.js";
 import { RouteApi } from "../lib/route-api.js";
 import { alternatingOrder, pushSample, type BenchContext, type Scenario } from "../lib/scenario.js";

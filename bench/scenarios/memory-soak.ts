@@ -1,4 +1,4 @@
-import { rssBytes } from "../lib/proc-stats.js";
+import { rssBytes } from "../../test/support/proc-stats.js";
 import { rowFromSamples, type ScenarioResult } from "../lib/results.js";
 import { alternatingOrder, pushSample, type BenchContext, type Scenario } from "../lib/scenario.js";
 import { linearSlope, mean, median } from "../lib/stats.js";
