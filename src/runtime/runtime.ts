@@ -1,9 +1,8 @@
 import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { ProxyApp, type ListenerStatus } from "../app.js";
-import { AdminApp } from "../admin/admin-app.js";
+import type { AdminApp } from "../admin/admin-app.js";
 import type { AdminEngine } from "../admin/admin-sources.js";
-import { adminToken } from "../admin/admin-token.js";
 import { RouteChanges } from "../api/route-changes.js";
 import { TokenCheck } from "../api/token-check.js";
 import { RoutesApi } from "../api/routes-api.js";
@@ -26,9 +25,6 @@ import { LaunchCookieCodec } from "../lti/launch-cookie.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
 import { ActivityRecorder } from "../routing/activity-recorder.js";
 import type { RouteStore } from "../routing/route-store.js";
-import { EngineClient } from "../spawner/engine/engine-client.js";
-import { loadSpawnerPolicy } from "../spawner/policy/load-spawner-policy.js";
-import { DEFAULT_SPAWNER_POLICY } from "../spawner/policy/spawner-policy.js";
 import { publicListenerTlsFiles } from "../tls/tls-files.js";
 import { VERSION } from "../version.js";
 import { WebSocketRelay, type RelayStatus } from "../websocket/ws-relay.js";
@@ -249,6 +245,11 @@ export class Runtime {
     const bound: { app?: ProxyApp } = {};
     let admin: AdminApp | undefined;
     if (config.admin) {
+      // Loaded only when served, like the metrics: the page's modules and files cost nothing otherwise.
+      const [{ AdminApp }, { adminToken }] = await Promise.all([
+        import("../admin/admin-app.js"),
+        import("../admin/admin-token.js"),
+      ]);
       const token = adminToken(config.routes.apiToken, config.dataDir);
       if (token.file)
         log.warn("REST API has no token: sign in to the admin page with the token in %s", token.file);
@@ -274,7 +275,7 @@ export class Runtime {
               ...(config.delivery?.allowOrigins ?? []),
             ]),
           ],
-          engine: Runtime.engineForAdmin(config, lifecycle, moodleUrl),
+          engine: await Runtime.engineForAdmin(config, lifecycle, moodleUrl),
           listeners: () => bound.app?.status(),
         },
         log,
@@ -339,13 +340,18 @@ export class Runtime {
   }
 
   /** The container engine the admin page lists images and course volumes of, when `--engine-socket` is given. */
-  private static engineForAdmin(
+  private static async engineForAdmin(
     config: Config,
     lifecycle: Lifecycle,
     moodleUrl: string | undefined,
-  ): AdminEngine | undefined {
+  ): Promise<AdminEngine | undefined> {
     if (!config.spawner) return undefined;
     const { policyFile, engineSocket } = config.spawner;
+    const [{ EngineClient }, { loadSpawnerPolicy }, { DEFAULT_SPAWNER_POLICY }] = await Promise.all([
+      import("../spawner/engine/engine-client.js"),
+      import("../spawner/policy/load-spawner-policy.js"),
+      import("../spawner/policy/spawner-policy.js"),
+    ]);
     let imageFilter: string | null;
     try {
       imageFilter = (policyFile ? loadSpawnerPolicy(policyFile) : DEFAULT_SPAWNER_POLICY).imageFilter;
