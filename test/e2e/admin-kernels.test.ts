@@ -236,6 +236,20 @@ t.test("Moodle refuses the token: dead letters; after the fix, Replay delivers t
     );
 });
 
+t.test("the overview sums it up", async (t) => {
+  await page.getByRole("link", { name: "Overview" }).click();
+  const cards = page.locator("#overview-cards");
+  await waitUntil(
+    async () => /Delivered\s+16\b/.test(await cards.innerText()),
+    "16 delivered on the overview",
+    5000,
+  );
+  t.match(await cards.innerText(), /Records captured\s+16\b/);
+  t.match(await cards.innerText(), /Dead letters\s+0\b/);
+  t.match(await page.locator("#overview-moodle").innerText(), new RegExp(`${moodle.origin}\\s+ok\\s+16`));
+  await browser.screenshot(shots, "overview-live");
+});
+
 t.test("no secret reached the page, nothing left the loopback", async (t) => {
   await alice.close();
   await bob.close();

@@ -23,7 +23,7 @@ const state = {
   dirty: new Set(),
   charts: {},
   renderQueued: false,
-  deliveryReload: null,
+  reloads: new Map(),
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -372,7 +372,12 @@ function renderOverview() {
     table(
       "Moodle origins and their delivery state",
       ["Origin", "State", "Delivered", "Last error"],
-      o.moodle.map((m) => [m.origin, originState(m), num(m.delivered ?? 0), m.lastError ?? ""]),
+      o.moodle.map((m) => [
+        m.origin,
+        originState(m),
+        num(m.delivered ?? 0),
+        m.lastError ? `${m.lastError} (${time(m.lastErrorAt)})` : "",
+      ]),
       o.features.delivery ? "No Moodle origin yet." : "No Moodle configured (--moodle-url, --moodle-allow).",
     ),
   );
@@ -406,7 +411,13 @@ function renderSeriesChart() {
       height: 220,
       scales: { x: { time: true } },
       axes: [
-        { stroke: text, grid: { stroke: grid }, ticks: { stroke: grid } },
+        // Whole seconds: the series has one point a second.
+        {
+          stroke: text,
+          grid: { stroke: grid },
+          ticks: { stroke: grid },
+          incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600],
+        },
         { stroke: text, grid: { stroke: grid }, ticks: { stroke: grid }, size: 50 },
       ],
       series: [
@@ -738,17 +749,24 @@ async function loadDelivery() {
 function onDelivery(event) {
   const o = state.overview;
   if (o && event.kind === "dead-lettered") o.deadLetters = (o.deadLetters ?? 0) + event.count;
-  markDirty("overview");
-  // The delivery view reads the dead letters afresh, at most twice a second, and only while it is shown.
-  if (state.view !== "delivery") {
-    state.loaded.delete("delivery");
+  // Per-origin states and dead letters are read afresh, at most twice a second, by the view that shows them.
+  for (const name of ["overview", "delivery"]) reloadSoon(name);
+}
+
+/** Reads a view again after a burst of changes: now if it is shown, else when it is shown next. */
+function reloadSoon(name) {
+  if (state.view !== name) {
+    state.loaded.delete(name);
     return;
   }
-  if (state.deliveryReload) return;
-  state.deliveryReload = setTimeout(() => {
-    state.deliveryReload = null;
-    loadView("delivery");
-  }, 500);
+  if (state.reloads.has(name)) return;
+  state.reloads.set(
+    name,
+    setTimeout(() => {
+      state.reloads.delete(name);
+      loadView(name);
+    }, 500),
+  );
 }
 
 function renderDelivery() {
