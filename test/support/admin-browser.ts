@@ -59,7 +59,7 @@ export async function openAdminBrowser(
 ): Promise<AdminBrowser> {
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   t.teardown(() => browser.close());
-  // A new context is a fresh profile: no cookies, no cache.
+  // launch() runs Chromium on a new temporary profile (deleted when it closes); the context starts empty.
   const context = await browser.newContext({
     viewport: options.viewport ?? { width: 1280, height: 860 },
     colorScheme: options.colorScheme ?? "light",
