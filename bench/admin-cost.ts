@@ -1,13 +1,18 @@
 /**
- * What the admin page costs the proxy (not part of `npm test` or `npm run bench`): scenario 1's HTTP load (`wrk -t1
- * -c50`, small responses) against
+ * What the admin page costs the proxy (not part of `npm test` or `npm run bench`).
+ *
+ * First its own work, timed in this process: what its counters add to each proxied request, and what one second's
+ * tick to `--pages` live pages costs (with 20 results in it). These figures do not depend on other load.
+ *
+ * Then scenario 1's HTTP load (`wrk -t1 -c50`, small responses) against
  *   - off:    ltictr-proxy without `--admin-port`;
  *   - closed: ltictr-proxy with `--admin-port`, no page open (the page's counters follow the proxy's events);
  *   - open:   the same process with `--pages` admin pages open and live (each an event stream that reads every tick
  *             and change, as a browser tab does; the streams live in this process, on the load core).
  * Both proxies run side by side on the proxy core, one loaded at a time, in rotating order; figures are medians
  * over `--rounds`. Printed: req/s and proxy CPU µs per request of each, and the ratios open ÷ closed and
- * open ÷ off.
+ * open ÷ off — of the medians, and the median of each round's own ratio (runs of one round are adjacent in time, so
+ * load from elsewhere on a shared machine hits them more alike).
  *
  *   npm run build && node dist/bench/admin-cost.js [--duration 8] [--rounds 5] [--pages 10]
  */
@@ -16,6 +21,7 @@ import { parseArgs } from "node:util";
 import { freePort } from "../test/support/ports.js";
 import { startCpuMeter } from "../test/support/proc-stats.js";
 import { waitUntil } from "../test/support/wait.js";
+import { measureFeedCost } from "./lib/admin-feed-cost.js";
 import { startBackend } from "./lib/backend.js";
 import { installCleanup, pinSelf, stopAll } from "./lib/children.js";
 import { alternatingOrder } from "./lib/scenario.js";
@@ -67,6 +73,11 @@ function log(message: string): void {
 
 installCleanup();
 pinSelf();
+const cost = await measureFeedCost(pageCount, 20);
+log(
+  `the page's own work: ${cost.perRequestNs.toFixed(1)} ns per proxied request; ` +
+    `${cost.perTickMicros.toFixed(0)} µs per second for a ${cost.tickBytes}-byte tick to ${pageCount} pages`,
+);
 const backend = await startBackend({ msgsPerRequest: 100, contentBytes: 1024 });
 try {
   const adminPort = await freePort();
@@ -114,12 +125,21 @@ try {
   for (const mode of ["off", "closed", "open"] as const)
     log(`${mode.padEnd(6)} median ${Math.round(rps(mode))} req/s, ${cpu(mode).toFixed(1)} µs CPU/req`);
   const percent = (a: number, b: number) => `${((a / b - 1) * 100).toFixed(1)} %`;
-  log(
-    `open ÷ closed: throughput ${percent(rps("open"), rps("closed"))}, CPU/req ${percent(cpu("open"), cpu("closed"))}`,
-  );
-  log(
-    `open ÷ off:    throughput ${percent(rps("open"), rps("off"))}, CPU/req ${percent(cpu("open"), cpu("off"))}`,
-  );
+  const perRound = (samples: Map<Mode, number[]>, a: Mode, b: Mode) => {
+    const [as, bs] = [samples.get(a) ?? [], samples.get(b) ?? []];
+    const ratio = median(as.map((value, i) => value / (bs[i] ?? Number.NaN))) ?? Number.NaN;
+    return `${((ratio - 1) * 100).toFixed(1)} %`;
+  };
+  for (const [a, b] of [
+    ["open", "closed"],
+    ["open", "off"],
+  ] as const) {
+    log(
+      `${a} ÷ ${b}:`.padEnd(15) +
+        `throughput ${percent(rps(a), rps(b))} (per round ${perRound(requestsPerSecond, a, b)}), ` +
+        `CPU/req ${percent(cpu(a), cpu(b))} (per round ${perRound(cpuPerRequest, a, b)})`,
+    );
+  }
 } finally {
   await backend.stop();
   await stopAll();
