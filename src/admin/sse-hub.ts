@@ -43,6 +43,8 @@ export class SseHub {
     if (this.closed || this.clients.size >= this.options.maxClients) return false;
     const client: SseClient = { res, owner };
     this.clients.add(client);
+    // A stream's connection is never reused: when the stream ends (sign-out, shutdown) the connection goes too.
+    res.shouldKeepAlive = false;
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",

@@ -2,7 +2,7 @@ import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { ProxyApp, type ListenerStatus } from "../app.js";
 import type { AdminApp } from "../admin/admin-app.js";
-import type { AdminEngine } from "../admin/admin-sources.js";
+import type { AdminEngine, AdminSources } from "../admin/admin-sources.js";
 import { RouteChanges } from "../api/route-changes.js";
 import { TokenCheck } from "../api/token-check.js";
 import { RoutesApi } from "../api/routes-api.js";
@@ -243,46 +243,21 @@ export class Runtime {
     });
     // The listeners are bound last (below); the admin page reads them only once it serves requests.
     const bound: { app?: ProxyApp } = {};
-    let admin: AdminApp | undefined;
-    if (config.admin) {
-      // Loaded only when served, like the metrics: the page's modules and files cost nothing otherwise.
-      const [{ AdminApp }, { adminToken }] = await Promise.all([
-        import("../admin/admin-app.js"),
-        import("../admin/admin-token.js"),
-      ]);
-      const token = adminToken(config.routes.apiToken, config.dataDir);
-      if (token.file)
-        log.warn("REST API has no token: sign in to the admin page with the token in %s", token.file);
-      const moodleUrl = config.delivery?.moodle?.baseUrl;
-      admin = new AdminApp(
-        {
-          version: VERSION,
-          startedAt,
-          tokens: token.check,
-          routes: {
-            getAll: () => store.getAll(),
-            get: (path) => store.get(path),
-            remove: (path) => routeChanges.remove(path),
-            flushActivity: () => activity.flush(),
-            status: () => routes.status(),
-          },
-          relay,
-          capture,
-          delivery,
-          moodleOrigins: [
-            ...new Set([
-              ...(moodleUrl ? [new URL(moodleUrl).origin] : []),
-              ...(config.delivery?.allowOrigins ?? []),
-            ]),
-          ],
-          engine: await Runtime.engineForAdmin(config, lifecycle, moodleUrl),
-          listeners: () => bound.app?.status(),
-        },
-        log,
-      );
-      const started = admin;
-      lifecycle.register("admin page", () => started.close());
-    }
+    const admin = await Runtime.adminPage(config, log, lifecycle, {
+      version: VERSION,
+      startedAt,
+      routes: {
+        getAll: () => store.getAll(),
+        get: (path) => store.get(path),
+        remove: (path) => routeChanges.remove(path),
+        flushActivity: () => activity.flush(),
+        status: () => routes.status(),
+      },
+      relay,
+      capture,
+      delivery,
+      listeners: () => bound.app?.status(),
+    });
 
     if (config.forwarding.autoRewrite) log.info("AutoRewrite of Location headers enabled.");
     if (config.forwarding.changeOrigin) log.info("Change Origin of host headers enabled.");
@@ -337,6 +312,44 @@ export class Runtime {
         : undefined,
     });
     return new Runtime(startedAt, config, lifecycle, parts, () => routes.status(), listening);
+  }
+
+  /**
+   * The admin page when `--admin-port` is given, signed in to with the REST API token (or the generated one), with
+   * the Moodle origins records may go to and the container engine.
+   */
+  private static async adminPage(
+    config: Config,
+    log: Logger,
+    lifecycle: Lifecycle,
+    sources: Omit<AdminSources, "tokens" | "moodleOrigins" | "engine">,
+  ): Promise<AdminApp | undefined> {
+    if (!config.admin) return undefined;
+    // Loaded only when served, like the metrics: the page's modules and files cost nothing otherwise.
+    const [{ AdminApp }, { adminToken }] = await Promise.all([
+      import("../admin/admin-app.js"),
+      import("../admin/admin-token.js"),
+    ]);
+    const token = adminToken(config.routes.apiToken, config.dataDir);
+    if (token.file)
+      log.warn("REST API has no token: sign in to the admin page with the token in %s", token.file);
+    const moodleUrl = config.delivery?.moodle?.baseUrl;
+    const admin = new AdminApp(
+      {
+        ...sources,
+        tokens: token.check,
+        moodleOrigins: [
+          ...new Set([
+            ...(moodleUrl ? [new URL(moodleUrl).origin] : []),
+            ...(config.delivery?.allowOrigins ?? []),
+          ]),
+        ],
+        engine: await Runtime.engineForAdmin(config, lifecycle, moodleUrl),
+      },
+      log,
+    );
+    lifecycle.register("admin page", () => admin.close());
+    return admin;
   }
 
   /** The container engine the admin page lists images and course volumes of, when `--engine-socket` is given. */

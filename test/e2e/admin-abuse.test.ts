@@ -201,3 +201,12 @@ t.test("sign-ins are capped: the oldest session ends", async (t) => {
   t.equal(await status(cookies[99] ?? ""), 200);
   t.equal(await status("ltictr_admin=forged"), 401, "a made-up cookie: 401");
 });
+
+t.test("SIGTERM with pages open: their streams end, the proxy stops at once", async (t) => {
+  const pages = await Promise.all(Array.from({ length: 5 }, readingStream));
+  const ended = Promise.all(pages.map(({ res }) => new Promise((resolve) => res.on("close", resolve))));
+  const started = Date.now();
+  t.equal(await proxy.process.stop(15_000), 2, "exit code 2, as after any SIGTERM");
+  await ended;
+  t.ok(Date.now() - started < 2000, `stopped in ${Date.now() - started} ms (the shutdown timeout is 10 s)`);
+});
