@@ -3,7 +3,12 @@ import { fileURLToPath } from "node:url";
 import { once } from "node:events";
 
 /** The built CLI, started exactly as a user starts it (`bin/ltictr-proxy.js`). */
-export const PROXY_BIN = fileURLToPath(new URL("../../../bin/ltictr-proxy.js", import.meta.url));
+/**
+ * The binary under test: this checkout's, or another build's launcher named by PROXY_BIN_UNDER_TEST (to show that a
+ * test fails on a build without the fix it covers).
+ */
+export const PROXY_BIN =
+  process.env.PROXY_BIN_UNDER_TEST ?? fileURLToPath(new URL("../../../bin/ltictr-proxy.js", import.meta.url));
 
 export interface RunningProcess {
   child: ChildProcess;
