@@ -1,0 +1,114 @@
+/**
+ * Micro-benchmark of the upstream response parser alone (no sockets): the cost of reading a typical response
+ * head (ns per head) and the throughput of the chunked decoder (MiB/s), the input fed the way a socket delivers
+ * it. Run: `npm run build && node dist/bench/micro/response-parser.js [--rounds 7]`. Figures are medians over
+ * rounds; the machine's other load moves them, so compare runs made one after the other.
+ */
+import { ChunkedDecoder } from "../../src/http1/chunked-decoder.js";
+import { ResponseHeadReader } from "../../src/http1/response-head-reader.js";
+
+const SMALL_HEAD = [
+  "HTTP/1.1 200 OK",
+  "Content-Type: application/json",
+  "Content-Length: 1234",
+  "Date: Tue, 01 Dec 2026 21:28:00 GMT",
+];
+
+/** What Jupyter Server answers to an API call behind JupyterHub, give or take. */
+const JUPYTER_HEAD = [
+  "HTTP/1.1 200 OK",
+  "Server: TornadoServer/6.4.1",
+  "Content-Type: application/json",
+  "Date: Tue, 01 Dec 2026 21:28:00 GMT",
+  "X-Jupyterhub-Version: 5.2.1",
+  "Access-Control-Allow-Headers: accept, content-type, authorization, x-xsrftoken",
+  "Content-Security-Policy: frame-ancestors 'self'; report-uri /user/alice/api/security/csp-report",
+  'Etag: "6f1ed002ab5595859014ebf0951522d9"',
+  "Set-Cookie: _xsrf=2|6e3c7f1a|5b7a4a2c9d0e1f203a4b5c6d7e8f9012|1764624480; Path=/user/alice/",
+  "X-Content-Type-Options: nosniff",
+  "Cache-Control: no-cache, no-store, must-revalidate",
+  "Vary: Accept-Encoding",
+  "Transfer-Encoding: chunked",
+];
+
+function head(lines: string[]): Buffer {
+  return Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1");
+}
+
+/** A chunked body of `total` payload bytes in chunks of `size`, cut into socket reads of `read` bytes. */
+function chunkedReads(total: number, size: number, read: number): Buffer[] {
+  const parts: Buffer[] = [];
+  const payload = Buffer.alloc(size, 0x61);
+  for (let sent = 0; sent < total; sent += size)
+    parts.push(Buffer.from(`${size.toString(16)}\r\n`), payload, Buffer.from("\r\n"));
+  parts.push(Buffer.from("0\r\n\r\n"));
+  const whole = Buffer.concat(parts);
+  const reads: Buffer[] = [];
+  for (let at = 0; at < whole.length; at += read) reads.push(whole.subarray(at, at + read));
+  return reads;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** ns per head read in one piece; `check` keeps the result alive so the work is not optimised away. */
+function timeHeads(bytes: Buffer, iterations: number): number {
+  let check = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) check += new ResponseHeadReader("GET").push(bytes)?.head.status ?? 0;
+  const elapsed = Number(process.hrtime.bigint() - start);
+  if (check !== 200 * iterations) throw new Error("head not parsed");
+  return elapsed / iterations;
+}
+
+/** MiB/s of payload through the chunked decoder. */
+function timeChunked(reads: Buffer[], payloadBytes: number, repeats: number): number {
+  let emitted = 0;
+  const count = (data: Buffer) => {
+    emitted += data.length;
+  };
+  const start = process.hrtime.bigint();
+  for (let r = 0; r < repeats; r++) {
+    const decoder = new ChunkedDecoder();
+    for (const read of reads) decoder.push(read, count);
+    if (!decoder.done) throw new Error("chunked body not complete");
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (emitted !== payloadBytes * repeats) throw new Error("payload lost");
+  return (payloadBytes * repeats) / seconds / (1024 * 1024);
+}
+
+function main(): void {
+  const roundsFlag = process.argv.indexOf("--rounds");
+  const rounds = roundsFlag === -1 ? 7 : Number(process.argv[roundsFlag + 1]);
+  const small = head(SMALL_HEAD);
+  const jupyter = head(JUPYTER_HEAD);
+  const total = 8 * 1024 * 1024;
+  const bigChunks = chunkedReads(total, 16 * 1024, 64 * 1024);
+  const smallChunks = chunkedReads(total / 8, 256, 64 * 1024);
+
+  const results: Record<string, number[]> = {
+    "small head (ns)": [],
+    "jupyter head (ns)": [],
+    "chunked 16 KiB chunks (MiB/s)": [],
+    "chunked 256 B chunks (MiB/s)": [],
+  };
+  // One warm-up round lets the JIT settle before anything is recorded.
+  for (let round = -1; round < rounds; round++) {
+    const figures = [
+      timeHeads(small, 200_000),
+      timeHeads(jupyter, 100_000),
+      timeChunked(bigChunks, total, 8),
+      timeChunked(smallChunks, total / 8, 8),
+    ];
+    if (round < 0) continue;
+    Object.values(results).forEach((list, i) => list.push(figures[i]));
+  }
+  console.log(`response parser micro-benchmark, node ${process.version}, median of ${rounds} rounds`);
+  for (const [name, values] of Object.entries(results))
+    console.log(`  ${name.padEnd(32)} ${median(values).toFixed(name.includes("ns") ? 0 : 1)}`);
+}
+
+main();
