@@ -42,6 +42,11 @@ export const MAX_CHUNK_EXTENSION_BYTES = 16 * 1024;
 const MAX_SIZE_DIGITS = 16;
 const CONTENT_LENGTH = "content-length";
 
+/** Hex digit values by byte, -1 for other bytes. */
+const HEX = new Int8Array(256).fill(-1);
+for (let digit = 0; digit < 16; digit++)
+  HEX[digit.toString(16).charCodeAt(0)] = HEX[digit.toString(16).toUpperCase().charCodeAt(0)] = digit;
+
 /**
  * Incremental decoder of the chunked transfer coding (RFC 9112 §7.1), as strict as llhttp: the size is hex
  * digits (no blanks after it); an extension is `;name`, `;name=token` or `;name="quoted string"` with nothing
@@ -73,7 +78,8 @@ export class ChunkedDecoder {
     let i = 0;
     const length = chunk.length;
     while (i < length) {
-      if (this.state === State.Data) {
+      const state = this.state;
+      if (state === State.Data) {
         const take = Math.min(this.size, length - i);
         emit(take === length ? chunk : chunk.subarray(i, i + take));
         i += take;
@@ -81,10 +87,22 @@ export class ChunkedDecoder {
         if (this.size === 0) this.state = State.DataEnd;
         continue;
       }
+      // The usual framing, whole in this chunk, is read at once; anything else byte by byte below.
+      if (state === State.SizeStart) {
+        const next = this.plainSizeLine(chunk, i);
+        if (next !== -1) {
+          i = next;
+          continue;
+        }
+      } else if (state === State.DataEnd && i + 1 < length && chunk[i] === CR && chunk[i + 1] === LF) {
+        i += 2;
+        this.state = State.SizeStart;
+        continue;
+      }
       const c = chunk[i++];
-      switch (this.state) {
+      switch (state) {
         case State.SizeStart:
-          if (hexValue(c) < 0) throw new UpstreamProtocolError("malformed chunk size");
+          if (HEX[c] < 0) throw new UpstreamProtocolError("malformed chunk size");
           this.size = 0;
           this.sizeDigits = 0;
           this.extensionBytes = 0;
@@ -92,7 +110,7 @@ export class ChunkedDecoder {
           this.state = State.Size;
           break;
         case State.Size:
-          if (hexValue(c) >= 0) this.addDigit(c);
+          if (HEX[c] >= 0) this.addDigit(c);
           else if (c === CR) this.state = State.SizeLineEnd;
           else if (c === SEMICOLON) this.state = State.ExtensionStart;
           else throw new UpstreamProtocolError("malformed chunk size");
@@ -124,12 +142,7 @@ export class ChunkedDecoder {
           break;
         case State.SizeLineEnd:
           if (c !== LF) throw new UpstreamProtocolError("malformed chunk size line");
-          if (this.size === 0) {
-            this.trailerBytes = 0;
-            this.state = State.TrailerLineStart;
-          } else {
-            this.state = State.Data;
-          }
+          this.sizeRead();
           break;
         case State.DataEnd:
           if (c !== CR) throw new UpstreamProtocolError("chunk not followed by CRLF");
@@ -178,10 +191,36 @@ export class ChunkedDecoder {
     return -1;
   }
 
+  /**
+   * A size line of hex digits and CR LF, whole in `chunk` at `from`: read at once. Returns the index after it, or
+   * -1 for anything else (extensions, a line split across chunks, leading zeros past 16 digits, faults).
+   */
+  private plainSizeLine(chunk: Buffer, from: number): number {
+    let i = from;
+    let size = 0;
+    for (let digit = HEX[chunk[i]]; digit >= 0; digit = HEX[chunk[++i]]) size = size * 16 + digit;
+    const digits = i - from;
+    if (digits === 0 || digits > MAX_SIZE_DIGITS || chunk[i] !== CR || chunk[i + 1] !== LF) return -1;
+    this.size = size;
+    this.sizeRead();
+    return i + 2;
+  }
+
   private addDigit(c: number): void {
     if (this.sizeDigits > 0 || c !== 0x30) this.sizeDigits++;
     if (this.sizeDigits > MAX_SIZE_DIGITS) throw new UpstreamProtocolError("chunk size too large");
-    this.size = this.size * 16 + hexValue(c);
+    this.size = this.size * 16 + HEX[c];
+  }
+
+  /** The size line is complete: data follows, or for the last chunk the trailers. */
+  private sizeRead(): void {
+    this.extensionBytes = 0;
+    if (this.size === 0) {
+      this.trailerBytes = 0;
+      this.state = State.TrailerLineStart;
+    } else {
+      this.state = State.Data;
+    }
   }
 
   /** A byte of an extension name (or what ends it: `=`, `;`, CR). */
@@ -226,11 +265,4 @@ export class ChunkedDecoder {
     if (++this.trailerBytes >= MAX_HEADER_BYTES) throw new UpstreamProtocolError("trailers too large");
     this.state = next;
   }
-}
-
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  const lower = c | 32;
-  if (lower >= 97 && lower <= 102) return lower - 87;
-  return -1;
 }

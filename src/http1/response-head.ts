@@ -1,4 +1,4 @@
-import { HEADER_VALUE, TOKEN } from "./http-chars.js";
+import { TOKEN } from "./http-chars.js";
 
 /**
  * An upstream HTTP/1 response head, read as strictly as Node's own HTTP client reads it (llhttp without lenient
@@ -55,6 +55,8 @@ const CHUNKED_LAST = /(?:^|,)[ \t]*chunked *$/i;
 /** A `Connection` option that counts: alone between commas, only spaces after it. */
 const CONNECTION_OPTION = /^[ \t]*(close|keep-alive|upgrade) *$/i;
 const KEEP_ALIVE_TIMEOUT = /timeout=(\d+)/i;
+/** A byte that cannot be in a header value: a control other than HTAB (CR and LF included), or DEL. */
+const NOT_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
  * Parses one head (status line to blank line, as ResponseHeadReader delimits it) received in answer to
@@ -87,10 +89,24 @@ export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseH
         throw new UpstreamProtocolError("malformed end of the upstream response head");
       break;
     }
-    const line = readHeaderLine(text, at);
-    const name = text.slice(at, line.colon).toLowerCase();
-    const span = text.slice(line.valueStart, line.valueEnd);
-    counted += line.colon - at + span.length;
+    // A token, a colon, then visible characters, blanks and obs-text up to CR LF.
+    let i = at;
+    while (TOKEN[text.charCodeAt(i)] === 1) i++;
+    if (i === at || text.charCodeAt(i) !== COLON)
+      throw new UpstreamProtocolError("malformed header line in upstream response");
+    const name = text.slice(at, i).toLowerCase();
+    i++;
+    while (text.charCodeAt(i) === SP || text.charCodeAt(i) === HTAB) i++;
+    // The value from its first byte that is not a blank to the CR, trailing blanks included.
+    const valueEnd = text.indexOf("\r", i);
+    const span = text.slice(i, valueEnd);
+    if (valueEnd === -1 || text.charCodeAt(valueEnd + 1) !== LF || NOT_HEADER_VALUE.test(span))
+      throw new UpstreamProtocolError("forbidden character in upstream header value");
+    // A line starting with a blank would continue this one (obsolete line folding): refused.
+    const next = valueEnd + 2;
+    if (text.charCodeAt(next) === SP || text.charCodeAt(next) === HTAB)
+      throw new UpstreamProtocolError("folded header line in upstream response");
+    counted += name.length + span.length;
     switch (name) {
       case "content-length":
         if (transferEncoded)
@@ -124,7 +140,7 @@ export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseH
       }
     }
     headers.push(name, trimEnd(span));
-    at = line.next;
+    at = next;
   }
   if (counted >= MAX_HEADER_BYTES) throw new UpstreamProtocolError("upstream response head too large");
 
@@ -150,35 +166,6 @@ export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseH
   // when asked to. Informational heads carry no body, and for them llhttp's verdict stands.
   if (transferEncodingHeader && version !== "1.1" && !informational) keepAlive = false;
   return { status, statusMessage, headers, framing, keepAlive, keepAliveTimeoutMs };
-}
-
-interface HeaderLine {
-  /** Index of the colon after the name. */
-  colon: number;
-  /** The value's bytes, from the first one that is not a blank to the line's CR (trailing blanks included). */
-  valueStart: number;
-  valueEnd: number;
-  /** Index of the next line. */
-  next: number;
-}
-
-/** Reads the header line at `at`: a token, a colon, then visible characters, blanks and obs-text up to CR LF. */
-function readHeaderLine(text: string, at: number): HeaderLine {
-  let i = at;
-  while (TOKEN[text.charCodeAt(i)] === 1) i++;
-  if (i === at || text.charCodeAt(i) !== COLON)
-    throw new UpstreamProtocolError("malformed header line in upstream response");
-  const colon = i++;
-  while (text.charCodeAt(i) === SP || text.charCodeAt(i) === HTAB) i++;
-  const valueStart = i;
-  while (HEADER_VALUE[text.charCodeAt(i)] === 1) i++;
-  if (text.charCodeAt(i) !== CR || text.charCodeAt(i + 1) !== LF)
-    throw new UpstreamProtocolError("forbidden character in upstream header value");
-  // A line starting with a blank would continue this one (obsolete line folding): refused.
-  const after = text.charCodeAt(i + 2);
-  if (after === SP || after === HTAB)
-    throw new UpstreamProtocolError("folded header line in upstream response");
-  return { colon, valueStart, valueEnd: i, next: i + 2 };
 }
 
 /** Optional whitespace at the end of a value is SP and HTAB only: after latin1 decoding, 0xA0 is a data byte. */

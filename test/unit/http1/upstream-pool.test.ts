@@ -531,6 +531,7 @@ t.test("malformed heads fail the exchange and drop the connection", async (t) =>
     "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
     "HTTP/1.1 200 OK\r\nX-Control: a\x01b\r\nContent-Length: 0\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: \xa02\r\n\r\nab",
     `HTTP/1.1 200 OK\r\n${"X-Pad: padding padding padding\r\n".repeat(9000)}`,
   ];
   const server = await rawServer(t, (request) => request.respond(answers[server.connections.length - 1]));
