@@ -1,12 +1,28 @@
 /**
  * Micro-benchmark of the upstream response parser alone (no sockets): the cost of reading a typical response
  * head (ns per head) and the throughput of the chunked decoder (MiB/s), the input fed the way a socket delivers
- * it. Run: `npm run build && node dist/bench/micro/response-parser.js [--rounds 7]`. Time is the process's CPU
- * time (user + system), which other load on a shared machine disturbs far less than wall time; figures are
- * medians over rounds. Compare runs made one after the other.
+ * it. Time is the process's CPU time (user + system), which other load on a shared machine disturbs less than
+ * wall time; figures are medians over rounds.
+ *
+ *   npm run build && node dist/bench/micro/response-parser.js [--rounds 15]
+ *   node dist/bench/micro/response-parser.js --baseline <dir>
+ *
+ * `--baseline` compares with another build: `<dir>` is its `dist/src/http1` (e.g. of an older commit, built in a
+ * scratch checkout). Both run in this process, rounds alternating between them, so that the machine's changing
+ * load falls on both alike; separate runs on a shared machine differ by tens of percent.
  */
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 import { ChunkedDecoder } from "../../src/http1/chunked-decoder.js";
 import { ResponseHeadReader } from "../../src/http1/response-head-reader.js";
+
+/** The two classes timed, from this build or from the baseline's. */
+interface Parser {
+  ResponseHeadReader: new (method: string) => {
+    push(chunk: Buffer): { head: { status: number } } | undefined;
+  };
+  ChunkedDecoder: new () => { push(chunk: Buffer, emit: (data: Buffer) => void): number; done: boolean };
+}
 
 const SMALL_HEAD = [
   "HTTP/1.1 200 OK",
@@ -61,24 +77,25 @@ function cpuNow(): number {
 }
 
 /** ns per head read in one piece; `check` keeps the result alive so the work is not optimised away. */
-function timeHeads(bytes: Buffer, iterations: number): number {
+function timeHeads(parser: Parser, bytes: Buffer, iterations: number): number {
   let check = 0;
   const start = cpuNow();
-  for (let i = 0; i < iterations; i++) check += new ResponseHeadReader("GET").push(bytes)?.head.status ?? 0;
+  for (let i = 0; i < iterations; i++)
+    check += new parser.ResponseHeadReader("GET").push(bytes)?.head.status ?? 0;
   const elapsed = cpuNow() - start;
   if (check !== 200 * iterations) throw new Error("head not parsed");
   return elapsed / iterations;
 }
 
 /** MiB/s of payload through the chunked decoder. */
-function timeChunked(reads: Buffer[], payloadBytes: number, repeats: number): number {
+function timeChunked(parser: Parser, reads: Buffer[], payloadBytes: number, repeats: number): number {
   let emitted = 0;
   const count = (data: Buffer) => {
     emitted += data.length;
   };
   const start = cpuNow();
   for (let r = 0; r < repeats; r++) {
-    const decoder = new ChunkedDecoder();
+    const decoder = new parser.ChunkedDecoder();
     for (const read of reads) decoder.push(read, count);
     if (!decoder.done) throw new Error("chunked body not complete");
   }
@@ -87,35 +104,59 @@ function timeChunked(reads: Buffer[], payloadBytes: number, repeats: number): nu
   return (payloadBytes * repeats) / seconds / (1024 * 1024);
 }
 
-function main(): void {
-  const roundsFlag = process.argv.indexOf("--rounds");
-  const rounds = roundsFlag === -1 ? 7 : Number(process.argv[roundsFlag + 1]);
+async function loadBaseline(dir: string): Promise<Parser> {
+  const load = (file: string) => import(pathToFileURL(`${dir}/${file}`).href);
+  const [reader, decoder] = await Promise.all([load("response-head-reader.js"), load("chunked-decoder.js")]);
+  return { ResponseHeadReader: reader.ResponseHeadReader, ChunkedDecoder: decoder.ChunkedDecoder };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { rounds: { type: "string", default: "15" }, baseline: { type: "string" } },
+  });
+  const rounds = Number(values.rounds);
+  const parsers: Record<string, Parser> = { "this build": { ResponseHeadReader, ChunkedDecoder } };
+  if (values.baseline) parsers.baseline = await loadBaseline(values.baseline);
+
   const small = head(SMALL_HEAD);
   const jupyter = head(JUPYTER_HEAD);
   const total = 8 * 1024 * 1024;
   const bigChunks = chunkedReads(total, 16 * 1024, 64 * 1024);
   const smallChunks = chunkedReads(total / 8, 256, 64 * 1024);
-
-  const results: Record<string, number[]> = {
-    "small head (ns)": [],
-    "jupyter head (ns)": [],
-    "chunked 16 KiB chunks (MiB/s)": [],
-    "chunked 256 B chunks (MiB/s)": [],
+  const tinyChunks = chunkedReads(total / 64, 16, 64 * 1024);
+  const measures: Record<string, (parser: Parser) => number> = {
+    "small head (ns)": (parser) => timeHeads(parser, small, 100_000),
+    "jupyter head (ns)": (parser) => timeHeads(parser, jupyter, 50_000),
+    "chunked 16 KiB chunks (MiB/s)": (parser) => timeChunked(parser, bigChunks, total, 64),
+    "chunked 256 B chunks (MiB/s)": (parser) => timeChunked(parser, smallChunks, total / 8, 8),
+    "chunked 16 B chunks (MiB/s)": (parser) => timeChunked(parser, tinyChunks, total / 64, 8),
   };
-  // One warm-up round lets the JIT settle before anything is recorded.
-  for (let round = -1; round < rounds; round++) {
-    const figures = [
-      timeHeads(small, 200_000),
-      timeHeads(jupyter, 100_000),
-      timeChunked(bigChunks, total, 8),
-      timeChunked(smallChunks, total / 8, 8),
-    ];
-    if (round < 0) continue;
-    Object.values(results).forEach((list, i) => list.push(figures[i]));
+
+  const names = Object.keys(parsers);
+  const results = new Map<string, number[]>();
+  // Two warm-up rounds let the JIT settle before anything is recorded; the order of the builds alternates.
+  for (let round = -2; round < rounds; round++) {
+    const order = round % 2 === 0 ? names : [...names].reverse();
+    for (const [measure, run] of Object.entries(measures))
+      for (const name of order) {
+        const figure = run(parsers[name]);
+        if (round < 0) continue;
+        const key = `${measure}\u0000${name}`;
+        results.set(key, [...(results.get(key) ?? []), figure]);
+      }
   }
-  console.log(`response parser micro-benchmark, node ${process.version}, median of ${rounds} rounds`);
-  for (const [name, values] of Object.entries(results))
-    console.log(`  ${name.padEnd(32)} ${median(values).toFixed(name.includes("ns") ? 0 : 1)}`);
+
+  console.log(
+    `response parser micro-benchmark, node ${process.version}, CPU time, median of ${rounds} rounds`,
+  );
+  console.log(`  ${"".padEnd(32)}${names.map((name) => name.padStart(14)).join("")}`);
+  for (const measure of Object.keys(measures)) {
+    const figures = names.map((name) => median(results.get(`${measure}\u0000${name}`) ?? []));
+    const digits = measure.includes("(ns)") ? 0 : 1;
+    console.log(
+      `  ${measure.padEnd(32)}${figures.map((figure) => figure.toFixed(digits).padStart(14)).join("")}`,
+    );
+  }
 }
 
-main();
+await main();
