@@ -145,7 +145,8 @@ export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseH
   if (counted >= MAX_HEADER_BYTES) throw new UpstreamProtocolError("upstream response head too large");
 
   const informational = status >= 100 && status < 200;
-  // The length of the body as if the request had not been HEAD: llhttp decides keep-alive before it is told.
+  // Whether the body would run until the connection closes were the request not HEAD: llhttp decides keep-alive
+  // before it is told the method.
   const untilClose =
     !informational &&
     status !== 204 &&
