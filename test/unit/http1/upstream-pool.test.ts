@@ -319,6 +319,39 @@ t.test("a 101 nobody asked for is a protocol error", async (t) => {
   await waitUntil(() => server.connections[0].closed, "the connection to be dropped");
 });
 
+t.test("a status below 100, which llhttp reads, cannot be passed on: a protocol error", async (t) => {
+  const server = await rawServer(t, (request) =>
+    request.respond("HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n"),
+  );
+  const pool = makePool(t, server.target);
+  const outcome = await send(pool, get("/")).settled;
+  t.same(outcome.events, ["error"]);
+  t.equal(outcome.error?.code, "UPSTREAM_PROTOCOL");
+});
+
+t.test("a reason phrase with control characters is dropped; the answer goes on", async (t) => {
+  const server = await rawServer(t, (request) =>
+    request.respond(`HTTP/1.1 404 Not\x01Found\x7f\r\nContent-Length: 4\r\n\r\ngone`),
+  );
+  const pool = makePool(t, server.target);
+  const outcome = await send(pool, get("/")).settled;
+  assertComplete(t, outcome, "gone", 404);
+  t.equal(outcome.head?.statusMessage, "", "Node's server would refuse to write it");
+});
+
+t.test("an HTTP/1.0 answer with Transfer-Encoding is read, then its connection closed", async (t) => {
+  const server = await rawServer(t, (request) =>
+    request.respond(
+      "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    ),
+  );
+  const pool = makePool(t, server.target);
+  assertComplete(t, await send(pool, get("/")).settled, "abc");
+  await waitUntil(() => server.connections[0].closed, "the connection to be dropped");
+  assertComplete(t, await send(pool, get("/")).settled, "abc");
+  t.equal(server.connections.length, 2);
+});
+
 // ---- Stale keep-alive connections ----
 
 t.test("an idle connection the upstream closed is not used again", async (t) => {
@@ -496,7 +529,10 @@ t.test("malformed heads fail the exchange and drop the connection", async (t) =>
     "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
     "garbage\r\n\r\n",
     "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-    `HTTP/1.1 200 OK\r\n${"X-Pad: padding padding padding\r\n".repeat(2200)}`,
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nX-Control: a\x01b\r\nContent-Length: 0\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: \xa02\r\n\r\nab",
+    `HTTP/1.1 200 OK\r\n${"X-Pad: padding padding padding\r\n".repeat(9000)}`,
   ];
   const server = await rawServer(t, (request) => request.respond(answers[server.connections.length - 1]));
   const pool = makePool(t, server.target);
