@@ -77,9 +77,13 @@ export interface KernelSessionEvent {
   /** Identifies the socket for as long as it is open. */
   id: number;
   kernelId: string;
+  /** The URL's `session_id`: the browser's client session. */
   sessionId?: string;
+  /** The route's user (JupyterHub's name for the server's owner). */
   user?: string;
+  /** The wire format, known once the upstream has answered the upgrade. */
   format?: "legacy" | "v1";
+  /** From the LTI launch cookie, when the browser came from one. */
   instId?: string;
   ltiId?: string;
 }

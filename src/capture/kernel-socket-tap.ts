@@ -34,22 +34,11 @@ function nextReplyMark(chunk: Buffer, from: number): number {
   return executeMarkAt(chunk, EXECUTE_REPLY, from);
 }
 
-/** One open kernel socket as the operator sees it. */
-export interface KernelSessionStatus {
-  id: number;
-  kernelId: string;
-  /** The URL's `session_id`: the browser's client session. */
-  sessionId?: string;
-  /** The route's user (JupyterHub's name for the server's owner). */
-  user?: string;
-  /** Known once the upstream has answered the upgrade. */
-  format?: WireFormat;
+/** One open kernel socket as the operator sees it: what its events say, and what it has seen so far. */
+export interface KernelSessionStatus extends KernelSessionEvent {
   /** Epoch ms. */
   openedAt: number;
   counts: ExecutionCounts;
-  /** From the LTI launch cookie, when the browser came from one. */
-  instId?: string;
-  ltiId?: string;
   /** False once inspection stopped (a protocol violation or an internal error); the socket is still relayed. */
   inspecting: boolean;
 }
@@ -138,15 +127,9 @@ class KernelSocketObserver implements SocketTap {
 
   status(): KernelSessionStatus {
     return {
-      id: this.id,
-      kernelId: this.channel.kernelId,
-      sessionId: this.channel.sessionId,
-      user: this.user,
-      format: this.format,
+      ...this.event(),
       openedAt: this.openedAt,
       counts: { ...this.tracker.counts },
-      instId: this.launchIds?.instId,
-      ltiId: this.launchIds?.ltiId,
       inspecting: !this.stopped,
     };
   }

@@ -43,7 +43,13 @@ export class RecordsFanOut implements RecordSink {
     const more =
       failure && failure.since > 0 ? ` (${failure.since} more records failed since the last message)` : "";
     const reason = error instanceof Error ? error.message : String(error);
-    this.log.error({ err: error }, "capture: the %s could not take a record (%s)%s", stage.name, reason, more);
+    this.log.error(
+      { err: error },
+      "capture: the %s could not take a record (%s)%s",
+      stage.name,
+      reason,
+      more,
+    );
     this.failures.set(stage, { loggedAt: now, since: 0 });
   }
 }

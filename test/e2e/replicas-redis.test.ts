@@ -6,6 +6,7 @@ import { startEchoBackend, type EchoBackend, type EchoReply } from "../support/e
 import { startFakeKernelServer } from "../support/fake-kernel.js";
 import { KernelChannel } from "../support/hub-browser.js";
 import { startLoopbackProxy, type LoopbackProxy } from "../support/loopback-proxy.js";
+import { lticontainerLaunch, postLaunch } from "../support/lti-launch-post.js";
 import { MoodleStandIn } from "../support/moodle-stand-in.js";
 import { RedisServer } from "../support/redis-server.js";
 import { tempDir } from "../support/temp-dir.js";
@@ -245,21 +246,7 @@ t.test("a launch captured by one replica is read by another (shared launch-cooki
     5000,
     20,
   );
-  const launch = await fetch(`${one.url}/lti/launch`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      oauth_nonce: "n",
-      custom_lms_sessioninfo: "6,13",
-      custom_lms_serverurl: moodle.origin,
-      custom_lms_serverpath: "",
-      custom_lms_rpctoken: MOODLE_TOKEN,
-    }),
-  });
-  const cookie = launch.headers
-    .getSetCookie()
-    .find((c) => c.startsWith("ltictr_launch="))
-    ?.split(";")[0];
+  const cookie = await postLaunch(`${one.url}/lti/launch`, lticontainerLaunch(moodle.origin, MOODLE_TOKEN));
   t.ok(cookie, "the launch cookie from the first replica");
   const session = randomUUID();
   const socket = new WebSocket(
