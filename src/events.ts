@@ -33,12 +33,11 @@ export class EventChannel<T> {
   }
 }
 
+/** A route added, replaced or removed in this process's table (through its API, or learnt from a shared store). */
 export interface RouteChanged {
   path: string;
   /** The route's target; absent for a removal. */
   target?: string;
-  /** Through this replica's REST API (true) or learnt from a shared store (false). */
-  local: boolean;
 }
 
 export interface ProxyRequest {

@@ -182,8 +182,8 @@ export class RoutesApi {
     await this.store.add(key, route);
     added();
     this.log.info("Route added %s -> %s", key, data.target);
-    if (events.routeChanged.active)
-      events.routeChanged.publish({ path: key, target: data.target, local: true });
+    if (!this.store.announcesChanges && events.routeChanged.active)
+      events.routeChanged.publish({ path: key, target: data.target });
     this.options.onChange?.();
     res.writeHead(201);
     res.end();
@@ -199,7 +199,8 @@ export class RoutesApi {
     this.log.info("Removing route %s", key);
     await this.store.remove(key);
     this.activity.forget(key);
-    if (events.routeChanged.active) events.routeChanged.publish({ path: key, local: true });
+    if (!this.store.announcesChanges && events.routeChanged.active)
+      events.routeChanged.publish({ path: key });
     this.options.onChange?.();
     res.writeHead(204);
     res.end();
