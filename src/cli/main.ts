@@ -6,8 +6,6 @@ import { prepareDataDir } from "../config/data-dir.js";
 import { resolveConfig } from "../config/resolve-config.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { Runtime } from "../runtime/runtime.js";
-import { replayDeadLettersCommand } from "./replay-dead-letters.js";
-import { spawnerCommand } from "./spawner-command.js";
 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string }
@@ -18,10 +16,11 @@ const EXIT_CONFIG = 1;
 const EXIT_SIGNAL = 2;
 const EXIT_START = 3;
 
-/** Subcommands that run and exit instead of starting the proxy. */
+/** Subcommands that run and exit instead of starting the proxy; loaded only when asked for (start-up time). */
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  "replay-dead-letters": async (argv) => replayDeadLettersCommand(argv),
-  spawner: spawnerCommand,
+  "replay-dead-letters": async (argv) =>
+    (await import("./replay-dead-letters.js")).replayDeadLettersCommand(argv),
+  spawner: async (argv) => (await import("./spawner-command.js")).spawnerCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<void> {
