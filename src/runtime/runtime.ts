@@ -2,6 +2,7 @@ import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { ProxyApp, type ListenerStatus } from "../app.js";
 import { TokenCheck } from "../api/token-check.js";
+import { apiDispatcher } from "../api/api-dispatcher.js";
 import { RoutesApi } from "../api/routes-api.js";
 import { KernelSocketTap, type CaptureStatus } from "../capture/kernel-socket-tap.js";
 import { LaunchCapture } from "../capture/launch-capture.js";
@@ -22,6 +23,7 @@ import { LaunchCookieCodec } from "../lti/launch-cookie.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
 import { ActivityRecorder } from "../routing/activity-recorder.js";
 import type { RouteStore } from "../routing/route-store.js";
+import { openSpawnerEndpoint } from "./spawner-endpoint.js";
 import { publicListenerTlsFiles } from "../tls/tls-files.js";
 import { WebSocketRelay, type RelayStatus } from "../websocket/ws-relay.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -237,6 +239,9 @@ export class Runtime {
       onChange: () => poolSweep.schedule(),
     });
 
+    const spawner = config.spawner ? openSpawnerEndpoint(config.spawner, tokens, log) : undefined;
+    if (spawner) lifecycle.register("container engine", () => spawner.close());
+
     if (config.forwarding.autoRewrite) log.info("AutoRewrite of Location headers enabled.");
     if (config.forwarding.changeOrigin) log.info("Change Origin of host headers enabled.");
     if (config.forwarding.protocolRewrite)
@@ -251,7 +256,11 @@ export class Runtime {
     const app = await ProxyApp.listen(
       config,
       publicTlsFiles,
-      { proxy: dispatcher, api: api.handle, metrics: metrics && metricsHandler(metrics) },
+      {
+        proxy: dispatcher,
+        api: apiDispatcher({ routes: api.handle, spawner: spawner?.handle, log }),
+        metrics: metrics && metricsHandler(metrics),
+      },
       log,
     );
     lifecycle.register("listeners", (remainingMs) => app.close(remainingMs, () => relay.closeAll()));
