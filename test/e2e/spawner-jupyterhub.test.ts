@@ -96,6 +96,7 @@ const hub = await startJupyterHub({
     // The policy's command (the image's start-notebook.sh), not the harness's local-process command.
     "c.LtictrSpawner.cmd = None",
     "c.LtictrSpawner.args = []",
+    "c.Spawner.poll_interval = 1",
   ].join("\n"),
 });
 const browsers: HubBrowser[] = [];
@@ -375,9 +376,29 @@ t.test("bob and the teacher in the same course: role, umask and volumes", async 
       200,
       `${user}'s server answers through the proxy`,
     );
-    await browser.stopServer(user);
-    t.same(await containersOf(user), [], `${user}'s container is gone`);
   }
+
+  const server = { user: TEACHER.name, server: "", id: teachers.id };
+  t.same(await callEndpoint("poll", server), { status: 200, body: { running: true } }, "poll: running");
+  t.match(
+    await callEndpoint("stop", { ...server, user: BOB.name }),
+    { status: 409, body: { error: "CONTAINER_NOT_OWNED" } },
+    "a stop naming another user's container is refused",
+  );
+  t.equal((await inspectContainer(engine, teachers.id)).running, true, "and the container still runs");
+  await teacher.stopServer(TEACHER.name);
+  t.same(await containersOf(TEACHER.name), [], "the teacher's container is gone");
+  t.same(await callEndpoint("poll", server), { status: 200, body: { running: false } }, "poll: gone");
+
+  // A container that ends on its own: JupyterHub's poll (every second here) finds it gone and drops the route.
+  await podman.podman(["kill", bobs.id]);
+  await waitUntil(
+    async () => (await bob.userModel(BOB.name)).server === null,
+    "JupyterHub to notice that bob's container ended",
+  );
+  t.notOk("/user/bob" in (await hub.routes()), "bob's route is removed");
+  // The engine removes it (AutoRemove) once its clean-up after the exit has run.
+  await waitUntil(async () => (await containersOf(BOB.name)).length === 0, "the removal of bob's container");
   t.equal(
     (await listCourseVolumes(engine, { course: String(COURSE), host: MOODLE_HOST })).length,
     2,
