@@ -67,7 +67,8 @@ const READERS: Readonly<Record<keyof SpawnerPolicy, Reader>> = {
   noticePollSeconds: (value, key) => integer(value, key, 1),
   volumesDir: (value, key) => path(value, key, false),
   notebookPort: (value, key) => integer(value, key, 1, 65535),
-  networkMode: (value, key) => matching(value, key, NETWORK_MODE, "a network name, or slirp4netns:/pasta: with options"),
+  networkMode: (value, key) =>
+    matching(value, key, NETWORK_MODE, "a network name, or slirp4netns:/pasta: with options"),
   hubHostAlias: (value, key) =>
     value === null ? null : matching(value, key, HOST_NAME, "a host name or IPv4 address"),
   runAsRoot: boolean,
