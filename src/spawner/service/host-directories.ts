@@ -39,7 +39,7 @@ async function ensureDirectory({ path, uid, gid, mode }: HostDirectory): Promise
   if (existing) {
     if (existing.isSymbolicLink() && !onlyRootChanges(parentStats)) {
       throw new HostDirectoryError(
-        `${path} is a symbolic link in a folder others than root can change: it is not followed`,
+        `${path} is a symbolic link in a folder that users other than root can change: it is not followed`,
       );
     }
     const target = existing.isSymbolicLink() ? await stat(path).catch(() => undefined) : existing;
@@ -48,13 +48,14 @@ async function ensureDirectory({ path, uid, gid, mode }: HostDirectory): Promise
   }
   try {
     await mkdir(path, { mode });
-    await chown(path, uid, gid);
-    // mkdir's mode is reduced by the process's umask.
+    // mkdir's mode is reduced by the process's umask. Set while the proxy still owns the folder: after the
+    // chown, only root (or CAP_FOWNER) could.
     await chmod(path, mode);
+    await chown(path, uid, gid);
   } catch (error) {
     const reason =
       (error as NodeJS.ErrnoException).code === "EPERM"
-        ? " (creating homes for other users needs root or CAP_CHOWN; otherwise create them beforehand)"
+        ? " (creating homes for other users needs root, or CAP_CHOWN and write access to the folder; otherwise create them beforehand)"
         : "";
     throw new HostDirectoryError(
       `cannot create ${path} for ${uid}:${gid}: ${(error as Error).message}${reason}`,

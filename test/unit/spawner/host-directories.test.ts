@@ -63,7 +63,7 @@ t.test("a link the user made in their home is not followed", async (t) => {
   symlinkSync(elsewhere, directories[2]!.path);
   await t.rejects(ensureHostDirectories(directories), {
     code: "HOST_DIRECTORY_FAILED",
-    message: `${directories[2]!.path} is a symbolic link in a folder others than root can change: it is not followed`,
+    message: `${directories[2]!.path} is a symbolic link in a folder that users other than root can change: it is not followed`,
   });
   t.throws(() => statSync(join(elsewhere, "works")), { code: "ENOENT" }, "nothing was created through it");
 });

@@ -1,6 +1,7 @@
 import t from "tap";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   SpawnerPolicyError,
   loadSpawnerPolicy,
@@ -145,5 +146,15 @@ t.test("policy files", async (t) => {
   t.throws(() => loadSpawnerPolicy(join(dir, "missing.json")), {
     name: "SpawnerPolicyError",
     message: /missing\.json: cannot read the spawner policy/,
+  });
+});
+
+t.test("the example policy in config/ is valid", async (t) => {
+  const example = fileURLToPath(new URL("../../../../config/spawner-policy.example.json", import.meta.url));
+  t.match(loadSpawnerPolicy(example), {
+    networkMode: "slirp4netns:allow_host_loopback=true",
+    hubHostAlias: "10.0.2.2",
+    imageFilter: "jupyterhub -old",
+    allowUnlimited: false,
   });
 });
