@@ -14,6 +14,7 @@ import { EngineClient } from "../../src/spawner/engine/engine-client.js";
 import { USER_LABEL } from "../../src/spawner/service/server-labels.js";
 import { jupyterImage } from "../support/container-images.js";
 import { HubBrowser } from "../support/hub-browser.js";
+import { lticontainerLaunch } from "../support/lti-launch-post.js";
 import { startJupyterHub } from "../support/jupyterhub.js";
 import { MoodleStandIn } from "../support/moodle-stand-in.js";
 import { startPodmanService } from "../support/podman.js";
@@ -120,8 +121,8 @@ const hubPort = new URL(hub.hubUrl).port;
 /** A launch of mod_lticontainer's activity 13 in course 42, as Moodle posts it (OAuth fields unsigned). */
 function launchFields(person: Person, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    oauth_version: "1.0",
-    oauth_nonce: randomBytes(8).toString("hex"),
+    ...lticontainerLaunch(moodle.origin, MOODLE_TOKEN, `${INST_ID},${LTI_ID}`),
+    custom_lms_serverpath: "/moodle",
     oauth_timestamp: String(Math.floor(Date.now() / 1000)),
     oauth_consumer_key: "moodle",
     oauth_signature_method: "HMAC-SHA1",
@@ -133,10 +134,6 @@ function launchFields(person: Person, extra: Record<string, string> = {}): Recor
     ext_user_username: person.name,
     roles: person === TEACHER ? "Instructor" : "Learner",
     lis_outcome_service_url: `https://${MOODLE_HOST}/mod/lti/service.php`,
-    custom_lms_sessioninfo: `${INST_ID},${LTI_ID}`,
-    custom_lms_serverurl: moodle.origin,
-    custom_lms_serverpath: "/moodle",
-    custom_lms_rpctoken: MOODLE_TOKEN,
     custom_lms_users: "*",
     custom_lms_teachers: TEACHER.name,
     custom_lms_vol_data: "Data",
