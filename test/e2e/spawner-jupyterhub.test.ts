@@ -43,6 +43,8 @@ const SUBMIT_VOLUME = `lms_sub_report_${COURSE}_${MOODLE_HOST}`;
 /** Allowed by the policy, but not on the engine. */
 const MISSING_IMAGE = "localhost/ltictr-test-missing:1";
 const MEMORY = 512 * 1024 ** 2;
+/** Bounds a broken spawn (a container start takes seconds here, more on a loaded machine). */
+const SPAWN_WAIT_MS = 150_000;
 
 const image = await jupyterImage();
 t.comment(
@@ -98,6 +100,9 @@ const hub = await startJupyterHub({
     "c.LtictrSpawner.cmd = None",
     "c.LtictrSpawner.args = []",
     "c.Spawner.poll_interval = 1",
+    // Each container starts with a copy of the image (Podman's vfs storage): slow on a busy machine.
+    "c.Spawner.start_timeout = 120",
+    "c.Spawner.http_timeout = 120",
   ].join("\n"),
 });
 const browsers: HubBrowser[] = [];
@@ -235,7 +240,7 @@ async function spawnFailure(browser: HubBrowser, user: string): Promise<string> 
 
 t.test("alice's launch: the planned container, reached through the proxy, records in Moodle", async (t) => {
   const browser = await launch(ALICE);
-  await browser.spawn(ALICE.name);
+  await browser.spawn(ALICE.name, SPAWN_WAIT_MS);
 
   const details = await containerOf(ALICE.name);
   const env = envOf(details);
@@ -334,8 +339,8 @@ t.test("alice's launch: the planned container, reached through the proxy, record
 t.test("bob and the teacher in the same course: role, umask and volumes", async (t) => {
   const bob = await launch(BOB);
   const teacher = await launch(TEACHER);
-  await bob.spawn(BOB.name);
-  await teacher.spawn(TEACHER.name);
+  await bob.spawn(BOB.name, SPAWN_WAIT_MS);
+  await teacher.spawn(TEACHER.name, SPAWN_WAIT_MS);
 
   const bobs = await containerOf(BOB.name);
   t.same(

@@ -7,13 +7,13 @@ import { errorAnswer, type ErrorBody } from "./error-answer.js";
 import { parseContainerRequest, parseStartRequest, parseStopRequest } from "./spawn-request.js";
 
 /** The spawner's paths on the REST API listener, beside CHP's `/api/routes`. */
-export const SPAWNER_API_PATH = "/api/spawner";
+const SPAWNER_API_PATH = "/api/spawner";
 
 /**
  * Start requests carry JupyterHub's environment (a few KiB) and the launch parameters (a few KiB more);
  * nothing legitimate comes near this.
  */
-export const SPAWNER_BODY_LIMIT = 256 * 1024;
+const SPAWNER_BODY_LIMIT = 256 * 1024;
 
 type Operation = "start" | "poll" | "stop";
 const OPERATION_PATH = /^\/api\/spawner\/(start|poll|stop)$/u;
