@@ -23,7 +23,6 @@ import { LaunchCookieCodec } from "../lti/launch-cookie.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
 import { ActivityRecorder } from "../routing/activity-recorder.js";
 import type { RouteStore } from "../routing/route-store.js";
-import { openSpawnerEndpoint } from "./spawner-endpoint.js";
 import { publicListenerTlsFiles } from "../tls/tls-files.js";
 import { WebSocketRelay, type RelayStatus } from "../websocket/ws-relay.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -239,7 +238,10 @@ export class Runtime {
       onChange: () => poolSweep.schedule(),
     });
 
-    const spawner = config.spawner ? openSpawnerEndpoint(config.spawner, tokens, log) : undefined;
+    // The plan, the Engine API driver and their dependencies load only when the spawner is on (start-up time).
+    const spawner = config.spawner
+      ? (await import("./spawner-endpoint.js")).openSpawnerEndpoint(config.spawner, tokens, log)
+      : undefined;
     if (spawner) lifecycle.register("container engine", () => spawner.close());
 
     if (config.forwarding.autoRewrite) log.info("AutoRewrite of Location headers enabled.");
