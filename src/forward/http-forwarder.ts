@@ -244,6 +244,8 @@ class ResponseRelay implements ResponseSink {
       // stops here and the client gets a complete 503 instead of a half-written answer.
       this.control?.abort();
       for (const name of res.getHeaderNames()) res.removeHeader(name);
+      // writeHead kept the reason it refused: the error answer must not inherit it.
+      res.statusMessage = "";
       this.onError(error as Error);
       return;
     }
