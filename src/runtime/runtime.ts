@@ -37,8 +37,6 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const UPGRADE_RESPONSE_TIMEOUT_MS = 90_000;
 /** Idle keep-alive connections to upstreams close after this (below the usual 5 s of Tornado and Node servers). */
 const UPSTREAM_KEEP_ALIVE_MS = 4000;
-/** Connections per upstream origin. */
-const CONNECTIONS_PER_ORIGIN = 256;
 /** Pools of upstreams no route names any more are closed at most this often (JupyterHub adds routes in bursts). */
 const POOL_SWEEP_INTERVAL_MS = 5000;
 /** Calls to Moodle give up after this. */
@@ -125,7 +123,10 @@ export class Runtime {
       rejectUnauthorized: !config.upstream.insecure,
     };
     const pools = new UpstreamPools({
-      connectionsPerOrigin: CONNECTIONS_PER_ORIGIN,
+      connectionsPerOrigin: config.upstream.maxConnections,
+      clientSharePercent: config.upstream.clientSharePercent,
+      queueLimit: config.upstream.queueLimit,
+      queueTimeoutMs: config.upstream.queueTimeoutMs,
       keepAliveTimeoutMs: UPSTREAM_KEEP_ALIVE_MS,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       clientTls,
@@ -170,6 +171,8 @@ export class Runtime {
       sink: new RecordsFanOut(stages, log),
       logger: log,
       cookieCodec: codec,
+      socketMemoryBytes: config.capture.socketMemoryBytes,
+      memoryBytes: config.capture.memoryBytes,
     });
 
     const errorPages: ErrorPageSource =
@@ -187,6 +190,7 @@ export class Runtime {
       xForward: config.forwarding.xForward,
       changeOrigin: config.forwarding.changeOrigin,
       customHeaders: config.forwarding.customHeaders,
+      dropClientForwarded: config.forwarding.dropClientForwarded,
     };
     const paths = {
       prependPath: config.forwarding.prependPath,
@@ -197,6 +201,7 @@ export class Runtime {
       forwarding,
       paths,
       proxyTimeoutMs: config.upstream.responseTimeoutMs,
+      bodyIdleTimeoutMs: config.server.requestBodyTimeoutMs,
       autoRewrite: config.forwarding.autoRewrite,
       protocolRewrite: config.forwarding.protocolRewrite,
       activity,
