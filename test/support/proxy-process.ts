@@ -54,7 +54,8 @@ export function startProcess(
     notify();
   });
 
-  const waitFor = (pattern: RegExp, timeoutMs = 15000) =>
+  // Generous: on a loaded 2-core machine a Node process can take seconds to start; a hang is still caught.
+  const waitFor = (pattern: RegExp, timeoutMs = 40000) =>
     new Promise<void>((resolve, reject) => {
       const check = () => {
         if (pattern.test(out + err)) {
