@@ -17,6 +17,9 @@ import type { Logger } from "./log/logger.js";
 import { CertificateReloader, type CertificateInfo } from "./tls/certificate-reloader.js";
 import { buildTlsOptions, type TlsServerOptions } from "./tls/tls-options.js";
 
+/** How often Node looks for client connections past their head or request deadline. */
+const TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
 /** What the listeners serve; the runtime builds them. */
 export interface ListenerHandlers {
   proxy: {
@@ -70,12 +73,19 @@ export class ProxyApp {
   ): Promise<ProxyApp> {
     const app = new ProxyApp();
     const publicTls = publicTlsFiles && buildTlsOptions(publicTlsFiles);
+    // Uploads of large notebooks must not be cut by Node's hidden 5-minute request timeout (CHP users hit it):
+    // `--request-timeout` is 0 unless set. Slow heads are cut at `--headers-timeout`, which Node checks every
+    // `connectionsCheckingInterval` (30 s by default, so a slow-loris head could last half a minute longer).
+    const serverOptions = {
+      keepAlive: true,
+      headersTimeout: config.server.headersTimeoutMs,
+      requestTimeout: config.server.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    };
     const publicServer = publicTls
-      ? createHttpsServer({ ...publicTls, keepAlive: true }, handlers.proxy.handleRequest)
-      : createHttpServer({ keepAlive: true }, handlers.proxy.handleRequest);
+      ? createHttpsServer({ ...publicTls, ...serverOptions }, handlers.proxy.handleRequest)
+      : createHttpServer(serverOptions, handlers.proxy.handleRequest);
     publicServer.keepAliveTimeout = config.server.keepAliveTimeoutMs;
-    // Uploads of large notebooks must not be cut by Node's hidden 5-minute request timeout (CHP users hit it).
-    publicServer.requestTimeout = 0;
     publicServer.on("upgrade", handlers.proxy.handleUpgrade);
     const idle = config.server.clientIdleTimeoutMs;
     if (idle) publicServer.on("request", (req: IncomingMessage) => req.socket.setTimeout(idle));

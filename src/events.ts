@@ -33,12 +33,11 @@ export class EventChannel<T> {
   }
 }
 
+/** A route added, replaced or removed in this process's table (through its API, or learnt from a shared store). */
 export interface RouteChanged {
   path: string;
   /** The route's target; absent for a removal. */
   target?: string;
-  /** Through this replica's REST API (true) or learnt from a shared store (false). */
-  local: boolean;
 }
 
 export interface ProxyRequest {
@@ -77,9 +76,13 @@ export interface KernelSessionEvent {
   /** Identifies the socket for as long as it is open. */
   id: number;
   kernelId: string;
+  /** The URL's `session_id`: the browser's client session. */
   sessionId?: string;
+  /** The route's user (JupyterHub's name for the server's owner). */
   user?: string;
+  /** The wire format, known once the upstream has answered the upgrade. */
   format?: "legacy" | "v1";
+  /** From the LTI launch cookie, when the browser came from one. */
   instId?: string;
   ltiId?: string;
 }

@@ -24,8 +24,9 @@ export class RouteChanges {
     this.options.log.info("Adding route %s -> %s", key, route.target);
     await this.options.store.add(key, route);
     this.options.log.info("Route added %s -> %s", key, route.target);
-    if (events.routeChanged.active)
-      events.routeChanged.publish({ path: key, target: route.target, local: true });
+    // Stores that announce their changes (Redis: also those of other replicas) publish the event themselves.
+    if (!this.options.store.announcesChanges && events.routeChanged.active)
+      events.routeChanged.publish({ path: key, target: route.target });
     this.options.onChange?.();
   }
 
@@ -37,7 +38,7 @@ export class RouteChanges {
     this.options.log.info("Removing route %s", key);
     await store.remove(key);
     this.options.activity.forget(key);
-    if (events.routeChanged.active) events.routeChanged.publish({ path: key, local: true });
+    if (!store.announcesChanges && events.routeChanged.active) events.routeChanged.publish({ path: key });
     this.options.onChange?.();
     return true;
   }

@@ -8,7 +8,8 @@ import {
   type KernelMessageDecoder,
 } from "../jupyter/kernel-message.js";
 import { decoderFor, wireFormatOf, type WireFormat } from "../jupyter/wire-format.js";
-import { FrameParser, type DataOpcode } from "../websocket/frame-parser.js";
+import { FrameParser, type DataOpcode, type SkipReason } from "../websocket/frame-parser.js";
+import { MemoryBudget } from "../websocket/memory-budget.js";
 import type { FrameDirection, SocketTap, SocketTapFactory, UpgradeContext } from "../websocket/socket-tap.js";
 import {
   ExecutionTracker,
@@ -27,29 +28,30 @@ export interface KernelSocketTapOptions {
   cookieCodec?: LaunchCookieCodec;
   /** Kernel messages larger than this are not inspected (still relayed). Default 64 MiB. */
   maxMessageBytes?: number;
+  /**
+   * Bytes one socket (both directions) may hold for messages that span several reads; a message that does not
+   * fit is relayed uninspected. Default 16 MiB.
+   */
+  socketMemoryBytes?: number;
+  /** Bytes all sockets together may hold that way. Default 128 MiB. */
+  memoryBytes?: number;
   pending?: PendingExecutionsOptions;
 }
+
+const DEFAULT_SOCKET_MEMORY_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MEMORY_BYTES = 128 * 1024 * 1024;
+/** Skipped messages are logged at most this often (a summary of those in between). */
+const SKIP_LOG_INTERVAL_MS = 60_000;
 
 function nextReplyMark(chunk: Buffer, from: number): number {
   return executeMarkAt(chunk, EXECUTE_REPLY, from);
 }
 
-/** One open kernel socket as the operator sees it. */
-export interface KernelSessionStatus {
-  id: number;
-  kernelId: string;
-  /** The URL's `session_id`: the browser's client session. */
-  sessionId?: string;
-  /** The route's user (JupyterHub's name for the server's owner). */
-  user?: string;
-  /** Known once the upstream has answered the upgrade. */
-  format?: WireFormat;
+/** One open kernel socket as the operator sees it: what its events say, and what it has seen so far. */
+export interface KernelSessionStatus extends KernelSessionEvent {
   /** Epoch ms. */
   openedAt: number;
   counts: ExecutionCounts;
-  /** From the LTI launch cookie, when the browser came from one. */
-  instId?: string;
-  ltiId?: string;
   /** False once inspection stopped (a protocol violation or an internal error); the socket is still relayed. */
   inspecting: boolean;
 }
@@ -58,23 +60,40 @@ export interface CaptureStatus {
   sessions: KernelSessionStatus[];
   /** Requests waiting for their reply, over all sockets. */
   pendingExecutions: number;
+  /** Bytes held for kernel messages that span several reads, over all sockets. */
+  heldBytes: number;
+  /** Kernel messages relayed without inspection since start (too large, or no memory left to reassemble). */
+  skippedMessages: number;
 }
 
 /** Chooses the kernel channel sockets among all relayed WebSockets and gives each its own observer. */
 export class KernelSocketTap implements SocketTapFactory {
   private readonly pending: PendingExecutions;
   private readonly open = new Set<KernelSocketObserver>();
+  private readonly memory: MemoryBudget;
+  private readonly skips: SkipReport;
   private nextId = 1;
 
   constructor(private readonly options: KernelSocketTapOptions) {
     this.pending = new PendingExecutions(options.pending);
+    this.memory = new MemoryBudget(options.memoryBytes ?? DEFAULT_MEMORY_BYTES);
+    this.skips = new SkipReport(options.logger);
   }
 
   tapFor(upgrade: UpgradeContext): SocketTap | undefined {
     try {
       const channel = parseKernelChannelUrl(upgrade.url);
       if (!channel) return undefined;
-      return new KernelSocketObserver(this.nextId++, channel, upgrade, this.options, this.pending, this.open);
+      const budget = new MemoryBudget(
+        this.options.socketMemoryBytes ?? DEFAULT_SOCKET_MEMORY_BYTES,
+        this.memory,
+      );
+      return new KernelSocketObserver(this.nextId++, channel, upgrade, this.options, {
+        pending: this.pending,
+        registry: this.open,
+        budget,
+        skips: this.skips,
+      });
     } catch (error) {
       this.options.logger.warn({ err: error }, "capture: cannot inspect this WebSocket");
       return undefined;
@@ -90,8 +109,49 @@ export class KernelSocketTap implements SocketTapFactory {
     return {
       sessions: Array.from(this.open, (observer) => observer.status()),
       pendingExecutions: this.pending.size,
+      heldBytes: this.memory.used,
+      skippedMessages: this.skips.total,
     };
   }
+}
+
+/**
+ * Counts and reports kernel messages that were relayed without inspection: each one as an event (the
+ * `ltictr_capture_skipped_messages` metric), and in the log at most once a minute, so a flood of them (a client
+ * sending huge unfinished messages on purpose) cannot flood the log too.
+ */
+class SkipReport {
+  total = 0;
+  private sinceLog = 0;
+  private lastLogAt = -Infinity;
+
+  constructor(private readonly logger: Logger) {}
+
+  readonly skipped = (reason: SkipReason, bytes: number, kernelId: string): void => {
+    this.total++;
+    this.sinceLog++;
+    if (events.captureSkipped.active) events.captureSkipped.publish({ reason, bytes });
+    const now = Date.now();
+    if (now - this.lastLogAt < SKIP_LOG_INTERVAL_MS) return;
+    this.lastLogAt = now;
+    this.logger.warn(
+      { kernelId, reason, bytes, skipped: this.sinceLog },
+      "capture: %d kernel message(s) relayed without inspection (latest: %s, %d bytes); next report in a minute at the earliest",
+      this.sinceLog,
+      reason === "memory-budget" ? "capture memory budget full" : "message too large",
+      bytes,
+    );
+    this.sinceLog = 0;
+  };
+}
+
+/** What every observer shares with the tap that made it. */
+interface ObserverShared {
+  pending: PendingExecutions;
+  registry: Set<KernelSocketObserver>;
+  /** This socket's budget, inside the tap's. */
+  budget: MemoryBudget;
+  skips: SkipReport;
 }
 
 /**
@@ -115,14 +175,21 @@ class KernelSocketObserver implements SocketTap {
   private closedOnce = false;
   private gaveUpLogged = false;
 
+  private readonly registry: Set<KernelSocketObserver>;
+  private readonly budget: MemoryBudget;
+  private readonly onSkip: (reason: SkipReason, bytes: number) => void;
+
   constructor(
     private readonly id: number,
     private readonly channel: KernelChannel,
     upgrade: UpgradeContext,
     options: KernelSocketTapOptions,
-    pending: PendingExecutions,
-    private readonly registry: Set<KernelSocketObserver>,
+    shared: ObserverShared,
   ) {
+    const { pending, skips } = shared;
+    this.registry = shared.registry;
+    this.budget = shared.budget;
+    this.onSkip = (reason, bytes) => skips.skipped(reason, bytes, channel.kernelId);
     this.logger = options.logger;
     const cookie = upgrade.headers.cookie;
     const launch = options.cookieCodec?.read(typeof cookie === "string" ? cookie : undefined);
@@ -143,15 +210,9 @@ class KernelSocketObserver implements SocketTap {
 
   status(): KernelSessionStatus {
     return {
-      id: this.id,
-      kernelId: this.channel.kernelId,
-      sessionId: this.channel.sessionId,
-      user: this.user,
-      format: this.format,
+      ...this.event(),
       openedAt: this.openedAt,
       counts: { ...this.tracker.counts },
-      instId: this.launchIds?.instId,
-      ltiId: this.launchIds?.ltiId,
       inspecting: !this.stopped,
     };
   }
@@ -198,6 +259,8 @@ class KernelSocketObserver implements SocketTap {
   clientBytes(chunk: Buffer): void {
     this.fromClient ??= new FrameParser((opcode, payload) => this.onClientMessage(opcode, payload), {
       maxMessageBytes: this.maxMessageBytes,
+      budget: this.budget,
+      onSkip: this.onSkip,
     });
     this.feed(this.fromClient, chunk);
   }
@@ -205,6 +268,8 @@ class KernelSocketObserver implements SocketTap {
   serverBytes(chunk: Buffer): void {
     this.fromServer ??= new FrameParser((opcode, payload) => this.onServerMessage(opcode, payload), {
       maxMessageBytes: this.maxMessageBytes,
+      budget: this.budget,
+      onSkip: this.onSkip,
       // Server frames are unmasked: a message without the reply's type name in its bytes is no reply (99 %).
       nextMark: nextReplyMark,
     });
@@ -215,6 +280,8 @@ class KernelSocketObserver implements SocketTap {
     this.stopped = true;
     if (this.closedOnce) return;
     this.closedOnce = true;
+    this.fromClient?.dispose();
+    this.fromServer?.dispose();
     if (this.registry.delete(this) && events.kernelSessionClosed.active)
       events.kernelSessionClosed.publish(this.event());
   }

@@ -42,7 +42,14 @@ export class RecordsFanOut implements RecordSink {
     }
     const more =
       failure && failure.since > 0 ? ` (${failure.since} more records failed since the last message)` : "";
-    this.log.error({ err: error }, "capture: the %s could not take a record%s", stage.name, more);
+    const reason = error instanceof Error ? error.message : String(error);
+    this.log.error(
+      { err: error },
+      "capture: the %s could not take a record (%s)%s",
+      stage.name,
+      reason,
+      more,
+    );
     this.failures.set(stage, { loggedAt: now, since: 0 });
   }
 }

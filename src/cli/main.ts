@@ -5,8 +5,6 @@ import { prepareDataDir } from "../config/data-dir.js";
 import { resolveConfig } from "../config/resolve-config.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { Runtime } from "../runtime/runtime.js";
-import { replayDeadLettersCommand } from "./replay-dead-letters.js";
-import { spawnerCommand } from "./spawner-command.js";
 import { VERSION } from "../version.js";
 
 /** Exit codes: 1 configuration error (as CHP), 2 stopped by SIGTERM/SIGINT (as CHP), 3 could not start. */
@@ -14,10 +12,11 @@ const EXIT_CONFIG = 1;
 const EXIT_SIGNAL = 2;
 const EXIT_START = 3;
 
-/** Subcommands that run and exit instead of starting the proxy. */
+/** Subcommands that run and exit instead of starting the proxy; loaded only when asked for (start-up time). */
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  "replay-dead-letters": async (argv) => replayDeadLettersCommand(argv),
-  spawner: spawnerCommand,
+  "replay-dead-letters": async (argv) =>
+    (await import("./replay-dead-letters.js")).replayDeadLettersCommand(argv),
+  spawner: async (argv) => (await import("./spawner-command.js")).spawnerCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<void> {
@@ -32,13 +31,36 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   let log: Logger;
-  let runtime: Runtime;
+  let runtime: Runtime | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: "SIGTERM" | "SIGINT") => {
+    if (stopping) return;
+    log.warn(signal === "SIGTERM" ? "Terminated" : "Interrupted");
+    stopping = (async () => {
+      // A signal during start-up waits for the start to finish, then stops what was started.
+      while (!runtime) await new Promise((resolve) => setTimeout(resolve, 50));
+      const hardStop = setTimeout(
+        () => process.exit(EXIT_SIGNAL),
+        runtime.config.server.shutdownTimeoutMs + 2000,
+      );
+      hardStop.unref();
+      await runtime.stop();
+    })().then(
+      () => process.exit(EXIT_SIGNAL),
+      (error: unknown) => {
+        log.error({ err: error }, "Shutdown failed");
+        process.exit(EXIT_SIGNAL);
+      },
+    );
+  };
   try {
     const { values, env, warnings } = parseCommandLine(argv, process.env, VERSION, process.argv[1]);
     const config = resolveConfig(values, env);
     prepareDataDir(config.dataDir);
     log = createLogger({ level: config.log.level, format: config.log.format });
     for (const warning of warnings) log.warn(warning);
+    process.on("SIGTERM", () => stop("SIGTERM"));
+    process.on("SIGINT", () => stop("SIGINT"));
     runtime = await Runtime.start(config, log);
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_CONFIG);
@@ -51,25 +73,9 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(EXIT_START);
   }
 
-  const stop = (signal: "SIGTERM" | "SIGINT") => {
-    log.warn(signal === "SIGTERM" ? "Terminated" : "Interrupted");
-    const hardStop = setTimeout(
-      () => process.exit(EXIT_SIGNAL),
-      runtime.config.server.shutdownTimeoutMs + 2000,
-    );
-    hardStop.unref();
-    runtime.stop().then(
-      () => process.exit(EXIT_SIGNAL),
-      (error: unknown) => {
-        log.error({ err: error }, "Shutdown failed");
-        process.exit(EXIT_SIGNAL);
-      },
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGHUP", () => runtime.reloadCertificates());
-  process.on("exit", () => runtime.removeFiles());
+  const running = runtime;
+  process.on("SIGHUP", () => running.reloadCertificates());
+  process.on("exit", () => running.removeFiles());
   // After start-up nothing may take the proxy down (CHP's rule too): log and keep serving.
   process.on("uncaughtException", (error) =>
     log.error({ err: error }, "Uncaught Exception: %s", error.message),

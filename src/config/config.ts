@@ -84,6 +84,12 @@ export interface ServerConfig {
   /** `--timeout`: idle time after which a client connection is dropped; undefined = none. */
   clientIdleTimeoutMs?: number;
   shutdownTimeoutMs: number;
+  /** Node's `headersTimeout`: the longest a client may take to send a request head. */
+  headersTimeoutMs: number;
+  /** Node's `requestTimeout`: the longest a client may take to send a whole request; 0 = none. */
+  requestTimeoutMs: number;
+  /** The longest pause in an announced request body before 408; 0 = none. */
+  requestBodyTimeoutMs: number;
 }
 
 export type RouteStorage =
@@ -109,6 +115,14 @@ export interface UpstreamConfig {
   insecure: boolean;
   /** `--proxy-timeout`: ms without upstream progress before answering 503; 0 = none. */
   responseTimeoutMs: number;
+  /** Connections per upstream origin; 0 = no limit. */
+  maxConnections: number;
+  /** Percent of `maxConnections` one client address may hold at once. */
+  clientSharePercent: number;
+  /** Requests per origin that may wait for a connection. */
+  queueLimit: number;
+  /** The longest wait for a connection before 503. */
+  queueTimeoutMs: number;
 }
 
 export type ErrorPages =
@@ -124,6 +138,8 @@ export interface ForwardingConfig {
   autoRewrite: boolean;
   protocolRewrite?: string;
   errorPages: ErrorPages;
+  /** Drop client-sent `X-Real-IP`, `X-Scheme`, `Forwarded`, `X-Forwarded-Host`. */
+  dropClientForwarded: boolean;
 }
 
 export interface CaptureConfig {
@@ -132,6 +148,10 @@ export interface CaptureConfig {
   legacyLmsCookies: boolean;
   /** Also append every captured record to this JSON-lines file. */
   recordsFile?: string;
+  /** Bytes one kernel socket may hold for messages being reassembled. */
+  socketMemoryBytes: number;
+  /** Bytes all kernel sockets together may hold for messages being reassembled. */
+  memoryBytes: number;
 }
 
 export interface DeliveryConfig {

@@ -203,6 +203,13 @@ export function resolveConfig(given: OptionValues, env: NodeJS.ProcessEnv): Conf
     throw new ConfigError("--moodle-url needs a token: --moodle-token-file <file> or LTICTR_MOODLE_TOKEN");
   }
   const dataDir = resolve(values.dataDir ?? env.STATE_DIRECTORY ?? "var");
+  const headersTimeout = valueOf(values, "headersTimeout");
+  const requestTimeout = valueOf(values, "requestTimeout");
+  // Node refuses a server whose headers may take longer than the whole request.
+  if (requestTimeout > 0 && headersTimeout > requestTimeout)
+    throw new ConfigError(
+      `--headers-timeout (${headersTimeout}) cannot be longer than --request-timeout (${requestTimeout})`,
+    );
   const delivered = Boolean(values.moodleUrl) || allowOrigins.length > 0;
   return {
     dataDir,
@@ -224,6 +231,9 @@ export function resolveConfig(given: OptionValues, env: NodeJS.ProcessEnv): Conf
       keepAliveTimeoutMs: valueOf(values, "keepAliveTimeout"),
       clientIdleTimeoutMs: values.timeout || undefined,
       shutdownTimeoutMs: valueOf(values, "shutdownTimeout"),
+      headersTimeoutMs: valueOf(values, "headersTimeout"),
+      requestTimeoutMs: valueOf(values, "requestTimeout"),
+      requestBodyTimeoutMs: valueOf(values, "requestBodyTimeout"),
     },
     routes: {
       storage: routeStorage(values),
@@ -237,6 +247,10 @@ export function resolveConfig(given: OptionValues, env: NodeJS.ProcessEnv): Conf
       clientCaFile: values.clientSslCa,
       insecure: Boolean(values.insecure),
       responseTimeoutMs: values.proxyTimeout ?? 0,
+      maxConnections: valueOf(values, "upstreamMaxConnections"),
+      clientSharePercent: valueOf(values, "upstreamClientShare"),
+      queueLimit: valueOf(values, "upstreamQueueLimit"),
+      queueTimeoutMs: valueOf(values, "upstreamQueueTimeout"),
     },
     forwarding: {
       xForward: values.xForward !== false,
@@ -247,11 +261,14 @@ export function resolveConfig(given: OptionValues, env: NodeJS.ProcessEnv): Conf
       autoRewrite: Boolean(values.autoRewrite),
       protocolRewrite: values.protocolRewrite,
       errorPages: errorPages(values),
+      dropClientForwarded: Boolean(values.dropClientForwarded),
     },
     capture: {
       launchCookieKeyFile: resolve(values.launchCookieKeyFile ?? join(dataDir, LAUNCH_COOKIE_KEY_FILE)),
       legacyLmsCookies: Boolean(values.legacyLmsCookies),
       recordsFile: values.recordsFile,
+      socketMemoryBytes: valueOf(values, "captureSocketMemory"),
+      memoryBytes: valueOf(values, "captureMemory"),
     },
     delivery: delivered
       ? {

@@ -48,8 +48,18 @@ export interface SchedulerOptions {
   random?: () => number;
 }
 
+/** What happened at one Moodle origin so far. */
+interface OriginHistory {
+  lastError?: string;
+  lastErrorAt?: number;
+  lastSuccessAt?: number;
+  delivered: number;
+  retries: number;
+  deadLettered: number;
+}
+
 /** Delivery state of one Moodle origin, for the operator. */
-export interface OriginStatus {
+export interface OriginStatus extends OriginHistory {
   origin: string;
   state: "ok" | "backing-off" | "probing";
   /** Failed calls in a row. */
@@ -57,12 +67,6 @@ export interface OriginStatus {
   /** Epoch ms before which no call goes to this origin. */
   retryAt?: number;
   inFlight: number;
-  lastError?: string;
-  lastErrorAt?: number;
-  lastSuccessAt?: number;
-  delivered: number;
-  retries: number;
-  deadLettered: number;
 }
 
 export interface SchedulerStatus {
@@ -86,16 +90,10 @@ interface StreamState {
 }
 
 /** Reachability of one Moodle origin: while failing, one probe call at a time after a backoff pause. */
-interface OriginState {
+interface OriginState extends OriginHistory {
   attempts: number;
   retryAt: number;
   inFlight: number;
-  lastError?: string;
-  lastErrorAt?: number;
-  lastSuccessAt?: number;
-  delivered: number;
-  retries: number;
-  deadLettered: number;
 }
 
 /**
@@ -237,18 +235,12 @@ export class DeliveryScheduler {
       streams: this.streams.size,
       held: this.heldCount,
       active: this.activeCount,
-      origins: Array.from(this.origins, ([origin, state]) => ({
+      origins: Array.from(this.origins, ([origin, { attempts, retryAt, ...rest }]) => ({
+        ...rest,
         origin,
-        state: state.attempts === 0 ? "ok" : state.retryAt > now ? "backing-off" : "probing",
-        attempts: state.attempts,
-        retryAt: state.attempts > 0 ? state.retryAt : undefined,
-        inFlight: state.inFlight,
-        lastError: state.lastError,
-        lastErrorAt: state.lastErrorAt,
-        lastSuccessAt: state.lastSuccessAt,
-        delivered: state.delivered,
-        retries: state.retries,
-        deadLettered: state.deadLettered,
+        state: attempts === 0 ? "ok" : retryAt > now ? "backing-off" : "probing",
+        attempts,
+        retryAt: attempts > 0 ? retryAt : undefined,
       })),
     };
   }

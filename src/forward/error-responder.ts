@@ -47,8 +47,14 @@ export class ErrorResponder {
       res.destroy();
       return;
     }
-    res.writeHead(code);
-    res.end(STATUS_CODES[code]);
+    try {
+      res.writeHead(code);
+      res.end(STATUS_CODES[code]);
+    } catch (error) {
+      // Nothing can be answered on this response any more: the client sees its connection close.
+      this.log.error({ err: error }, "Cannot answer %d: %s", code, (error as Error).message);
+      res.destroy();
+    }
   }
 
   private async fromTarget(req: IncomingMessage, res: ServerResponse, code: number): Promise<boolean> {

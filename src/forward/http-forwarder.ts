@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { events } from "../events.js";
 import { describeUpstreamError } from "../http1/upstream-error.js";
@@ -17,6 +17,7 @@ import {
   type UpstreamHeaderOptions,
 } from "./forwarded-headers.js";
 import type { LaunchObserver } from "./launch-observer.js";
+import { RequestBody, RequestBodyTimeout } from "./request-body.js";
 import { upstreamPath, type PathOptions } from "./upstream-path.js";
 import { reportUpstreamFailure } from "./upstream-failure.js";
 
@@ -26,6 +27,8 @@ export interface HttpForwarderOptions {
   paths: PathOptions;
   /** `--proxy-timeout`: ms without upstream progress before answering 503; 0 = none. */
   proxyTimeoutMs: number;
+  /** `--request-body-timeout`: ms without a byte of an announced request body before answering 408; 0 = none. */
+  bodyIdleTimeoutMs: number;
   autoRewrite: boolean;
   protocolRewrite?: string;
   activity: ActivityRecorder;
@@ -68,12 +71,40 @@ export class HttpForwarder {
     target: UpstreamTarget,
     segments: number,
   ): void {
-    const launches = this.options.launches;
-    if (launches?.wantsBody(req)) {
-      void this.forwardObserved(req, res, match, target, segments, launches);
+    const length = req.headers["content-length"];
+    if (req.headers["transfer-encoding"] === undefined && (length === undefined || length === "0")) {
+      this.dispatch(req, res, match, target, segments, null, undefined, undefined);
       return;
     }
-    this.dispatch(req, res, match, target, segments, this.streamedBody(req, match), undefined);
+    const body = new RequestBody(req, {
+      idleTimeoutMs: this.options.bodyIdleTimeoutMs,
+      onChunk: () => this.options.activity.record(match),
+    });
+    const launches = this.options.launches;
+    if (launches?.wantsBody(req))
+      void this.forwardObserved(req, res, match, target, segments, body, launches);
+    else void this.forwardStreamed(req, res, match, target, segments, body);
+  }
+
+  /**
+   * An upstream connection is taken once the body's first bytes are here: a client that announces a body and
+   * sends none never holds one.
+   */
+  private async forwardStreamed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    match: RouteMatch,
+    target: UpstreamTarget,
+    segments: number,
+    body: RequestBody,
+  ): Promise<void> {
+    try {
+      await body.started();
+    } catch (error) {
+      this.bodyFailed(req, res, error);
+      return;
+    }
+    this.dispatch(req, res, match, target, segments, body, undefined, body);
   }
 
   private async forwardObserved(
@@ -82,71 +113,43 @@ export class HttpForwarder {
     match: RouteMatch,
     target: UpstreamTarget,
     segments: number,
+    body: RequestBody,
     observer: LaunchObserver,
   ): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let overflow = false;
-    const iterator = req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    let read: Awaited<ReturnType<RequestBody["readUpTo"]>>;
     try {
-      while (true) {
-        const { value, done } = await iterator.next();
-        if (done) break;
-        this.options.activity.record(match);
-        chunks.push(value);
-        size += value.length;
-        if (size > observer.bodyLimit) {
-          overflow = true;
-          break;
-        }
-      }
-    } catch {
-      res.destroy();
+      read = await body.readUpTo(observer.bodyLimit);
+    } catch (error) {
+      this.bodyFailed(req, res, error);
       return;
     }
-    if (overflow) {
+    if (read.overflow) {
       this.options.log.warn(
         "Launch-like request body over %d bytes on %s passed through uncaptured",
         observer.bodyLimit,
         match.prefix,
       );
-      this.dispatch(req, res, match, target, segments, this.countedBody(chunks, iterator, match), undefined);
+      this.dispatch(req, res, match, target, segments, body, undefined, body);
       return;
     }
-    const body = Buffer.concat(chunks, size);
+    const whole = Buffer.concat(read.chunks, read.size);
     let cookie: string | undefined;
     try {
-      cookie = observer.observe(body, req);
+      cookie = observer.observe(whole, req);
     } catch (error) {
       this.options.log.error({ err: error }, "Launch capture failed; request forwarded without it");
     }
-    this.dispatch(req, res, match, target, segments, body, cookie);
+    this.dispatch(req, res, match, target, segments, whole, cookie, undefined);
   }
 
-  /**
-   * `head`, then the rest of a request body, noting activity chunk by chunk (CHP notes activity on every chunk
-   * of a request body). A generator, because the upstream exchange pulls the body at its own pace and a second
-   * `data` listener on the request would race it.
-   */
-  private async *countedBody(
-    head: Buffer[],
-    rest: AsyncIterator<Buffer>,
-    route: RouteMatch,
-  ): AsyncGenerator<Buffer> {
-    yield* head;
-    while (true) {
-      const { value, done } = await rest.next();
-      if (done) return;
-      this.options.activity.record(route);
-      yield value;
+  /** The client stopped sending its body before any upstream saw it (or its connection failed). */
+  private bodyFailed(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    if (error instanceof RequestBodyTimeout) {
+      this.options.log.warn("408 %s %s %s", req.method, (req.url ?? "").split("?")[0], error.message);
+      answerBodyTimeout(res);
+    } else {
+      res.destroy();
     }
-  }
-
-  private streamedBody(req: IncomingMessage, route: RouteMatch): AsyncIterable<Buffer> | null {
-    const length = req.headers["content-length"];
-    if (req.headers["transfer-encoding"] === undefined && (length === undefined || length === "0"))
-      return null;
-    return this.countedBody([], req[Symbol.asyncIterator]() as AsyncIterator<Buffer>, route);
   }
 
   private dispatch(
@@ -157,6 +160,7 @@ export class HttpForwarder {
     segments: number,
     body: UpstreamRequest["body"],
     extraCookie: string | undefined,
+    streamed: RequestBody | undefined,
   ): void {
     const { options } = this;
     const method = req.method ?? "GET";
@@ -168,7 +172,7 @@ export class HttpForwarder {
       options.forwarding,
     );
     if (headers.host === undefined) headers.host = target.originHost;
-    const sink = new ResponseRelay(this.context, req, res, match, target, extraCookie);
+    const sink = new ResponseRelay(this.context, req, res, match, target, extraCookie, streamed);
     const exchange = options.pools.for(target).request(
       {
         method,
@@ -178,6 +182,7 @@ export class HttpForwarder {
         timeoutMs: options.proxyTimeoutMs,
       },
       sink,
+      req.socket.remoteAddress,
     );
     sink.control = exchange;
     res.on("close", () => exchange.abort());
@@ -213,6 +218,7 @@ class ResponseRelay implements ResponseSink {
     private readonly route: RouteMatch,
     private readonly target: UpstreamTarget,
     private readonly extraCookie: string | undefined,
+    private readonly body: RequestBody | undefined,
   ) {}
 
   onHead(head: ResponseHead): void {
@@ -238,6 +244,8 @@ class ResponseRelay implements ResponseSink {
       // stops here and the client gets a complete 503 instead of a half-written answer.
       this.control?.abort();
       for (const name of res.getHeaderNames()) res.removeHeader(name);
+      // writeHead kept the reason it refused: the error answer must not inherit it.
+      res.statusMessage = "";
       this.onError(error as Error);
       return;
     }
@@ -267,6 +275,7 @@ class ResponseRelay implements ResponseSink {
   onEnd(): void {
     const { res } = this;
     res.end();
+    this.drainBody();
     if (res.statusCode < 300) this.context.activity.record(this.route);
     else
       this.context.log.debug("Not recording activity for status %d on %s", res.statusCode, this.route.prefix);
@@ -274,6 +283,12 @@ class ResponseRelay implements ResponseSink {
 
   onError(error: Error): void {
     const { res, req, context } = this;
+    if (error instanceof RequestBodyTimeout) {
+      context.log.warn("408 %s %s %s", req.method, (req.url ?? "").split("?")[0], error.message);
+      answerBodyTimeout(res);
+      return;
+    }
+    this.drainBody();
     if (res.headersSent || res.destroyed) {
       if (events.upstreamFailure.active)
         events.upstreamFailure.publish({ kind: describeUpstreamError(error).kind });
@@ -288,6 +303,29 @@ class ResponseRelay implements ResponseSink {
     this.waitingForDrain = false;
     this.control?.resume();
   };
+
+  /**
+   * The upstream answered before the client finished its body (e.g. a 413 that reads nothing): the rest is read
+   * and dropped, so a client that only reads once its upload is done still gets the answer, and its connection
+   * stays usable. A client that stops sending is cut off at the body's idle deadline.
+   */
+  private drainBody(): void {
+    const { body, req } = this;
+    if (!body || body.complete || req.destroyed) return;
+    body.drain(() => req.socket.destroy());
+  }
+}
+
+/** 408 and close: the rest of the body may still come, and the connection cannot carry another request. */
+function answerBodyTimeout(res: ServerResponse): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  if (events.proxyResponse.active) events.proxyResponse.publish({ status: 408 });
+  res.shouldKeepAlive = false;
+  res.writeHead(408, { "content-type": "text/plain", connection: "close" });
+  res.end(STATUS_CODES[408]);
 }
 
 /** The values of header `name` in a flat name/value list, joined as one field; undefined when absent. */

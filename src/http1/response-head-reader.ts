@@ -1,5 +1,5 @@
 import {
-  MAX_RESPONSE_HEAD,
+  MAX_HEADER_BYTES,
   parseResponseHead,
   UpstreamProtocolError,
   type ResponseHead,
@@ -14,9 +14,28 @@ export interface ReadResponseHead {
   rest: Buffer;
 }
 
+/**
+ * Most raw bytes a head may take while it is collected. The head is refused at MAX_HEADER_BYTES of text as Node
+ * counts it; only blanks before values and line ends come on top of that (at most three bytes a line), so this
+ * bound refuses no head Node accepts unless it is padded with tens of KiB of blanks. llhttp streams a head and
+ * needs no such bound; the proxy holds the head in memory until it is complete.
+ */
+export const MAX_RAW_HEAD = 4 * MAX_HEADER_BYTES;
+
 const CR = 13;
 const LF = 10;
 const HEAD_END = Buffer.from("\r\n\r\n");
+
+const enum Phase {
+  /** Before the status line: empty lines are skipped, as llhttp skips them. */
+  Lead,
+  /** In the status line, which ends at its first CR (the reason phrase may hold any other byte). */
+  StatusLine,
+  /** The status line's CR has been seen; LF (or, as llhttp accepts, another CR) ends the line. */
+  StatusLineCr,
+  /** After the status line: the head ends with the first empty line. */
+  Headers,
+}
 
 /**
  * Collects a response head that may arrive in any number of pieces. Each byte is looked at once, whatever the
@@ -27,7 +46,8 @@ const HEAD_END = Buffer.from("\r\n\r\n");
 export class ResponseHeadReader {
   private readonly pieces: Buffer[] = [];
   private length = 0;
-  /** How many bytes of `\r\n\r\n` the collected bytes end with. */
+  private phase = Phase.Lead;
+  /** How many bytes of `\r\n\r\n` the collected bytes end with (the status line's end counts as `\r\n`). */
   private matched = 0;
 
   constructor(private readonly requestMethod: string) {}
@@ -39,33 +59,56 @@ export class ResponseHeadReader {
 
   /**
    * Feeds the next bytes: the head once complete, otherwise undefined. Throws UpstreamProtocolError for a
-   * malformed head or one larger than MAX_RESPONSE_HEAD. After a head is returned the reader starts afresh
+   * malformed head or one larger than MAX_HEADER_BYTES. After a head is returned the reader starts afresh
    * (an informational 1xx head is followed by the real one).
    */
   push(chunk: Buffer): ReadResponseHead | undefined {
-    const end = this.endIn(chunk);
+    let start = 0;
+    if (this.phase === Phase.Lead) {
+      while (start < chunk.length && (chunk[start] === CR || chunk[start] === LF)) start++;
+      if (start === chunk.length) return undefined;
+      this.phase = Phase.StatusLine;
+    }
+    const end = this.endIn(chunk, start);
     if (end === -1) {
-      if (this.length + chunk.length > MAX_RESPONSE_HEAD)
+      if (this.length + chunk.length - start > MAX_RAW_HEAD)
         throw new UpstreamProtocolError("upstream response head too large");
-      this.pieces.push(Buffer.from(chunk));
-      this.length += chunk.length;
+      this.pieces.push(Buffer.from(chunk.subarray(start)));
+      this.length += chunk.length - start;
       return undefined;
     }
-    if (this.length + end > MAX_RESPONSE_HEAD)
+    if (this.length + end - start > MAX_RAW_HEAD)
       throw new UpstreamProtocolError("upstream response head too large");
     const raw =
-      this.length === 0 ? chunk.subarray(0, end) : Buffer.concat([...this.pieces, chunk.subarray(0, end)]);
+      this.length === 0
+        ? chunk.subarray(start, end)
+        : Buffer.concat([...this.pieces, chunk.subarray(start, end)]);
     this.pieces.length = 0;
     this.length = 0;
     this.matched = 0;
-    return { head: parseResponseHead(raw, raw.length, this.requestMethod), raw, rest: chunk.subarray(end) };
+    this.phase = Phase.Lead;
+    return { head: parseResponseHead(raw, this.requestMethod), raw, rest: chunk.subarray(end) };
   }
 
-  /** Index in `chunk` just past the blank line ending the head, -1 if the head goes on; updates `matched`. */
-  private endIn(chunk: Buffer): number {
-    let i = 0;
+  /** Index in `chunk` just past the empty line ending the head, -1 if the head goes on; updates the state. */
+  private endIn(chunk: Buffer, from: number): number {
+    let i = from;
+    if (this.phase === Phase.StatusLine) {
+      const cr = chunk.indexOf(CR, i);
+      if (cr === -1) return -1;
+      this.phase = Phase.StatusLineCr;
+      i = cr + 1;
+    }
+    if (this.phase === Phase.StatusLineCr) {
+      if (i === chunk.length) return -1;
+      if (chunk[i] !== LF && chunk[i] !== CR)
+        throw new UpstreamProtocolError("malformed upstream status line");
+      i++;
+      this.phase = Phase.Headers;
+      this.matched = 2;
+    }
     if (this.matched > 0) {
-      // A blank line split across pieces: finish the match the previous piece started. On a mismatch no match
+      // An empty line split across pieces: finish the match the previous piece started. On a mismatch no match
       // can have begun inside the matched bytes (no proper suffix of them continues with that byte), so the
       // search goes on from the mismatching byte.
       while (i < chunk.length && chunk[i] === HEAD_END[this.matched]) {

@@ -1,4 +1,9 @@
-/** An upstream HTTP/1 response head, parsed (RFC 9112 §4–6). */
+import { TOKEN } from "./http-chars.js";
+
+/**
+ * An upstream HTTP/1 response head, read as strictly as Node's own HTTP client reads it (llhttp without lenient
+ * flags): what llhttp refuses is refused here, what it accepts is accepted with the same meaning.
+ */
 export interface ResponseHead {
   status: number;
   statusMessage: string;
@@ -15,119 +20,174 @@ export interface ResponseHead {
 export type BodyFraming =
   { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" } | { kind: "none" };
 
-/** Raised for anything that is not a well-formed HTTP/1 response head. */
+/** Raised for anything that is not a well-formed HTTP/1 response. */
 export class UpstreamProtocolError extends Error {
   readonly code = "UPSTREAM_PROTOCOL";
 }
 
-const HEAD_END = Buffer.from("\r\n\r\n");
-/** A response head larger than this is not an HTTP answer worth waiting for. */
-export const MAX_RESPONSE_HEAD = 64 * 1024;
+/**
+ * Most bytes of status text, header names and header values one head (or one chunked body's trailers) may hold,
+ * counted as Node counts them against its `--max-http-header-size`: blanks before a value, colons and line ends
+ * are not counted. A head that reaches it is refused, as Node's client refuses it.
+ */
+export const MAX_HEADER_BYTES = 64 * 1024;
 
-/** Index just past the blank line that ends the head, or -1 while it is incomplete. */
-export function headEnd(buffer: Buffer): number {
-  const at = buffer.indexOf(HEAD_END);
-  return at === -1 ? -1 : at + HEAD_END.length;
-}
-
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const DIGITS = /^\d+$/;
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+const COLON = 58;
 
 /**
- * Parses `buffer[0, end)` (status line to blank line). `requestMethod` decides whether a body can follow (HEAD).
- * Throws UpstreamProtocolError for malformed heads, conflicting lengths and the like (request smuggling vectors).
+ * `HTTP/x.y NNN reason` (llhttp also takes RTSP and ICE as the protocol). The status is any three digits; the
+ * reason is anything but CR and LF, control characters included. The line ends in CR LF or, as llhttp accepts,
+ * CR CR.
  */
-export function parseResponseHead(buffer: Buffer, end: number, requestMethod: string): ResponseHead {
-  const lines = buffer.toString("latin1", 0, end - 4).split("\r\n");
-  const statusLine = STATUS_LINE.exec(lines[0]);
+const STATUS_LINE = /^(?:HTTP|RTSP|ICE)\/(\d)\.(\d) (\d{3})(?: ([^\r\n]*))?\r[\r\n]/;
+/** The versions llhttp accepts. */
+const VERSIONS = new Set(["0.9", "1.0", "1.1", "2.0"]);
+/** `Content-Length`: digits, then spaces (a tab there is refused); nothing else, not even a list. */
+const CONTENT_LENGTH = /^(\d+) *$/;
+/** The largest length llhttp can hold (2^64 - 1); beyond it the length overflows and is refused. */
+const MAX_LENGTH_DIGITS = "18446744073709551615";
+/** The last transfer coding is `chunked`, followed by spaces only (after a tab it is an unknown coding). */
+const CHUNKED_LAST = /(?:^|,)[ \t]*chunked *$/i;
+/** A `Connection` option that counts: alone between commas, only spaces after it. */
+const CONNECTION_OPTION = /^[ \t]*(close|keep-alive|upgrade) *$/i;
+const KEEP_ALIVE_TIMEOUT = /timeout=(\d+)/i;
+/** A byte that cannot be in a header value: a control other than HTAB (CR and LF included), or DEL. */
+const NOT_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/**
+ * Parses one head (status line to blank line, as ResponseHeadReader delimits it) received in answer to
+ * `requestMethod`. Throws UpstreamProtocolError for anything llhttp refuses: malformed lines, forbidden characters,
+ * obsolete line folding, Content-Length that is not plain digits or appears twice, Transfer-Encoding together with
+ * Content-Length (a request smuggling vector), heads over MAX_HEADER_BYTES.
+ */
+export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseHead {
+  const text = raw.toString("latin1");
+  const statusLine = STATUS_LINE.exec(text);
   if (!statusLine) throw new UpstreamProtocolError("upstream answered without an HTTP status line");
-  const http10 = statusLine[1] === "0";
-  const status = Number(statusLine[2]);
-  if (status < 100) throw new UpstreamProtocolError(`upstream answered with status ${status}`);
+  const version = `${statusLine[1]}.${statusLine[2]}`;
+  if (!VERSIONS.has(version)) throw new UpstreamProtocolError(`upstream answered in HTTP/${version}`);
+  const status = Number(statusLine[3]);
+  const statusMessage = statusLine[4] ?? "";
 
   const headers: string[] = [];
+  let counted = statusMessage.length;
   let contentLength: number | undefined;
-  let chunked = false;
   let transferEncoded = false;
-  let sawClose = false;
-  let sawKeepAlive = false;
+  let transferEncodingHeader = false;
+  let chunked = false;
+  let close = false;
+  let keepAliveOption = false;
   let keepAliveTimeoutMs: number | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    const colon = line.indexOf(":");
-    const rawName = colon > 0 ? line.slice(0, colon) : "";
-    if (!TOKEN.test(rawName)) throw new UpstreamProtocolError("malformed header line in upstream response");
-    const name = rawName.toLowerCase();
-    const value = trimWhitespace(line.slice(colon + 1));
+  let at = statusLine[0].length;
+  for (;;) {
+    if (text.charCodeAt(at) === CR) {
+      if (text.charCodeAt(at + 1) !== LF || at + 2 !== text.length)
+        throw new UpstreamProtocolError("malformed end of the upstream response head");
+      break;
+    }
+    // A token, a colon, then visible characters, blanks and obs-text up to CR LF.
+    let i = at;
+    while (TOKEN[text.charCodeAt(i)] === 1) i++;
+    if (i === at || text.charCodeAt(i) !== COLON)
+      throw new UpstreamProtocolError("malformed header line in upstream response");
+    const name = text.slice(at, i).toLowerCase();
+    i++;
+    while (text.charCodeAt(i) === SP || text.charCodeAt(i) === HTAB) i++;
+    // The value from its first byte that is not a blank to the CR, trailing blanks included.
+    const valueEnd = text.indexOf("\r", i);
+    const span = text.slice(i, valueEnd);
+    if (valueEnd === -1 || text.charCodeAt(valueEnd + 1) !== LF || NOT_HEADER_VALUE.test(span))
+      throw new UpstreamProtocolError("forbidden character in upstream header value");
+    // A line starting with a blank would continue this one (obsolete line folding): refused.
+    const next = valueEnd + 2;
+    if (text.charCodeAt(next) === SP || text.charCodeAt(next) === HTAB)
+      throw new UpstreamProtocolError("folded header line in upstream response");
+    counted += name.length + span.length;
     switch (name) {
-      case "content-length": {
-        const length = parseContentLength(value);
-        if (contentLength !== undefined && contentLength !== length)
-          throw new UpstreamProtocolError("conflicting Content-Length in upstream response");
-        contentLength = length;
+      case "content-length":
+        if (transferEncoded)
+          throw new UpstreamProtocolError("upstream sent Content-Length with Transfer-Encoding");
+        if (contentLength !== undefined)
+          throw new UpstreamProtocolError("upstream sent Content-Length twice");
+        contentLength = parseContentLength(span);
         break;
-      }
       case "transfer-encoding":
-        transferEncoded = true;
-        chunked = value.toLowerCase().split(",").pop()?.trim() === "chunked";
+        if (contentLength !== undefined)
+          throw new UpstreamProtocolError("upstream sent Transfer-Encoding with Content-Length");
+        transferEncodingHeader = true;
+        // llhttp passes an empty Transfer-Encoding over; each non-empty one replaces what the codings before said.
+        if (span !== "") {
+          transferEncoded = true;
+          chunked = CHUNKED_LAST.test(span);
+        }
         break;
-      case "connection": {
-        const options = value.toLowerCase();
-        if (options.includes("close")) sawClose = true;
-        else if (options.includes("keep-alive")) sawKeepAlive = true;
+      case "connection":
+      case "proxy-connection":
+        for (const option of span.split(",")) {
+          const known = CONNECTION_OPTION.exec(option)?.[1].toLowerCase();
+          if (known === "close") close = true;
+          else if (known === "keep-alive") keepAliveOption = true;
+        }
         break;
-      }
       case "keep-alive": {
-        const timeout = /timeout=(\d+)/i.exec(value);
+        const timeout = KEEP_ALIVE_TIMEOUT.exec(span);
         if (timeout) keepAliveTimeoutMs = Number(timeout[1]) * 1000;
         break;
       }
     }
-    headers.push(name, value);
+    headers.push(name, trimEnd(span));
+    at = next;
   }
+  if (counted >= MAX_HEADER_BYTES) throw new UpstreamProtocolError("upstream response head too large");
 
+  const informational = status >= 100 && status < 200;
+  // Whether the body would run until the connection closes were the request not HEAD: llhttp decides keep-alive
+  // before it is told the method.
+  const untilClose =
+    !informational &&
+    status !== 204 &&
+    status !== 304 &&
+    (transferEncoded ? !chunked : contentLength === undefined);
   let framing: BodyFraming;
-  if (requestMethod === "HEAD" || status < 200 || status === 204 || status === 304)
+  if (requestMethod === "HEAD" || informational || status === 204 || status === 304)
     framing = { kind: "none" };
-  else if (transferEncoded) framing = chunked ? { kind: "chunked" } : { kind: "close" };
-  else if (contentLength !== undefined) framing = { kind: "length", length: contentLength };
-  else framing = { kind: "close" };
-  return {
-    status,
-    statusMessage: statusLine[3] ?? "",
-    headers: transferEncoded ? withoutContentLength(headers) : headers,
-    framing,
-    // `close` in any Connection header wins; HTTP/1.0 keeps the connection only when asked to.
-    keepAlive: !sawClose && (!http10 || sawKeepAlive) && framing.kind !== "close",
-    keepAliveTimeoutMs,
-  };
+  else if (chunked) framing = { kind: "chunked" };
+  else if (untilClose) framing = { kind: "close" };
+  else framing = { kind: "length", length: contentLength ?? 0 };
+
+  // HTTP/1.1 keeps the connection unless `close` is listed; other versions only when `keep-alive` is (then llhttp
+  // ignores a `close` next to it). A body that ends with the connection ends it.
+  let keepAlive = (version === "1.1" ? !close : keepAliveOption) && !untilClose;
+  // The one place the proxy is stricter than llhttp: an HTTP/1.0 message with Transfer-Encoding may have been
+  // framed differently by an HTTP/1.0 hop, so the connection is closed after it (RFC 9112 §6.1); llhttp keeps it
+  // when asked to. Informational heads carry no body, and for them llhttp's verdict stands.
+  if (transferEncodingHeader && version !== "1.1" && !informational) keepAlive = false;
+  return { status, statusMessage, headers, framing, keepAlive, keepAliveTimeoutMs };
 }
 
-/** Optional whitespace is SP and HTAB only: after latin1 decoding, 0xA0 is a data byte, not a space. */
-function trimWhitespace(value: string): string {
-  let start = 0;
+/** Optional whitespace at the end of a value is SP and HTAB only: after latin1 decoding, 0xA0 is a data byte. */
+function trimEnd(value: string): string {
   let end = value.length;
-  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start++;
-  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
-  return start === 0 && end === value.length ? value : value.slice(start, end);
+  while (end > 0 && (value.charCodeAt(end - 1) === SP || value.charCodeAt(end - 1) === HTAB)) end--;
+  return end === value.length ? value : value.slice(0, end);
 }
 
-/** `5` or `5, 5` (a repeated identical value); anything else is a smuggling vector. */
+/**
+ * Digits, at most 2^64 - 1 (a length beyond 2^53 cannot be reached anyway: its body never ends). Empty values,
+ * signs, lists (even `5, 5`), tabs and any other character are refused.
+ */
 function parseContentLength(value: string): number {
-  if (DIGITS.test(value) && value.length < 16) return Number(value);
-  const parts = value.split(",").map((part) => part.trim());
-  if (!parts.every((part) => DIGITS.test(part) && part === parts[0]))
-    throw new UpstreamProtocolError("invalid Content-Length in upstream response");
-  const length = Number(parts[0]);
-  if (!Number.isSafeInteger(length)) throw new UpstreamProtocolError("Content-Length too large");
-  return length;
-}
-
-/** With Transfer-Encoding present the length header is meaningless and must not reach the client. */
-function withoutContentLength(headers: string[]): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < headers.length; i += 2)
-    if (headers[i] !== "content-length") kept.push(headers[i], headers[i + 1]);
-  return kept;
+  const match = CONTENT_LENGTH.exec(value);
+  if (!match) throw new UpstreamProtocolError("invalid Content-Length in upstream response");
+  const digits = match[1].replace(/^0+(?=\d)/, "");
+  if (
+    digits.length > MAX_LENGTH_DIGITS.length ||
+    (digits.length === MAX_LENGTH_DIGITS.length && digits > MAX_LENGTH_DIGITS)
+  )
+    throw new UpstreamProtocolError("Content-Length too large");
+  return Number(digits);
 }

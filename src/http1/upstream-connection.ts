@@ -54,18 +54,26 @@ export class UpstreamConnection implements ExchangeTransport {
     return this.served > 0;
   }
 
+  /** False once the socket is closing (the upstream ended it, or it failed): it must not carry a request. */
+  get usable(): boolean {
+    return !this.socket.destroyed;
+  }
+
   /** Runs `exchange` now, or as soon as the socket is connected. */
   run(exchange: UpstreamExchange): void {
     this.exchange = exchange;
+    this.reads.wake();
     if (this.connected) this.begin(exchange);
   }
 
   /**
    * The socket has nothing in flight and goes back to the pool's idle list. The pool's sweep ends its idle time,
    * not a socket timer: re-arming a timer twice per request was a measurable part of a small request's cost.
+   * Its large read memory goes back for other connections to use (see ReadBuffer.rest).
    */
   idle(): void {
     this.idleSince = Date.now();
+    this.reads.rest();
   }
 
   idleExpired(now: number): boolean {

@@ -1,6 +1,5 @@
-import { ChunkedDecoder } from "./chunked-decoder.js";
 import { UpstreamProtocolError, type ResponseHead } from "./response-head.js";
-import { ResponseHeadReader } from "./response-head-reader.js";
+import { ResponseParser, type ResponseParserSink } from "./response-parser.js";
 
 /** One request to an upstream, as the forwarder hands it over. */
 export interface UpstreamRequest {
@@ -65,10 +64,8 @@ type Phase = "waiting" | "head" | "body" | "done";
 export class UpstreamExchange implements ExchangeControl {
   private phase: Phase = "waiting";
   private transport: ExchangeTransport | undefined;
-  private headReader: ResponseHeadReader | undefined;
+  private parser: ResponseParser | undefined;
   private head: ResponseHead | undefined;
-  private remaining = 0;
-  private decoder: ChunkedDecoder | undefined;
   private requestSent = false;
   /** Any response byte has arrived: from then on a failure cannot be retried. */
   responseStarted = false;
@@ -101,7 +98,7 @@ export class UpstreamExchange implements ExchangeControl {
     this.transport = transport;
     this.phase = "head";
     this.responseStarted = false;
-    this.headReader = undefined;
+    this.parser = new ResponseParser(this.request.method, this.parsed);
     const { request } = this;
     const head = requestHead(request);
     const body = request.body;
@@ -144,8 +141,8 @@ export class UpstreamExchange implements ExchangeControl {
     if (this.phase === "done") return true;
     this.responseStarted = true;
     try {
-      const rest = this.phase === "head" ? this.readHead(chunk) : chunk;
-      if (rest !== undefined) this.readBody(rest);
+      const end = (this.parser as ResponseParser).push(chunk);
+      if (end !== -1 && this.phase === "body") this.complete(end < chunk.length);
     } catch (error) {
       this.fail(error as Error);
     }
@@ -154,7 +151,7 @@ export class UpstreamExchange implements ExchangeControl {
 
   /** The upstream closed its side. A close-delimited body ends here; anything else was cut short. */
   receiveEnd(): void {
-    if (this.phase === "body" && this.head?.framing.kind === "close") this.complete(false);
+    if (this.phase === "body" && this.parser?.end()) this.complete(false);
     else this.fail(upstreamError("socket hang up", "ECONNRESET"));
   }
 
@@ -166,53 +163,28 @@ export class UpstreamExchange implements ExchangeControl {
     this.sink.onError(error);
   }
 
-  /** Returns the bytes after the head once it is complete (and the body phase has begun), else undefined. */
-  private readHead(chunk: Buffer): Buffer | undefined {
-    this.headReader ??= new ResponseHeadReader(this.request.method);
-    const read = this.headReader.push(chunk);
-    if (!read) return undefined;
-    const { head, rest } = read;
-    if (head.status < 200) {
-      // 100 Continue / 103 Early Hints precede the real answer; a 101 was never asked for.
+  /**
+   * What the parser reads: the final head, then the body. The parser accepts what llhttp accepts; a head that the
+   * proxy cannot pass on is dealt with here, before the sink sees it.
+   */
+  private readonly parsed: ResponseParserSink = {
+    onHead: (head) => {
+      // The proxy never asks for a protocol switch on an exchange (WebSocket upgrades are relayed elsewhere).
       if (head.status === 101) throw new UpstreamProtocolError("upstream switched protocols unasked");
-      return rest.length > 0 ? this.readHead(rest) : undefined;
-    }
-    this.headReader = undefined;
-    this.head = head;
-    this.phase = "body";
-    if (head.framing.kind === "length") this.remaining = head.framing.length;
-    if (head.framing.kind === "chunked") this.decoder = new ChunkedDecoder();
-    this.sink.onHead(head);
-    if (this.phase !== "body") return undefined;
-    if (head.framing.kind === "none" || (head.framing.kind === "length" && this.remaining === 0)) {
-      this.complete(rest.length > 0);
-      return undefined;
-    }
-    return rest;
-  }
-
-  private readBody(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    const framing = this.head?.framing.kind;
-    if (framing === "length") {
-      const take = Math.min(this.remaining, chunk.length);
-      this.remaining -= take;
-      this.deliver(take === chunk.length ? chunk : chunk.subarray(0, take));
-      if (this.remaining === 0 && this.phase === "body") this.complete(take < chunk.length);
-    } else if (framing === "chunked" && this.decoder) {
-      const end = this.decoder.push(chunk, this.deliverChunk);
-      if (end !== -1 && this.phase === "body") this.complete(end < chunk.length);
-    } else {
-      this.deliver(chunk);
-    }
-  }
-
-  private readonly deliverChunk = (data: Buffer): void => this.deliver(data);
-
-  private deliver(data: Buffer): void {
-    if (this.phase !== "body") return;
-    if (!this.sink.onData(data)) this.transport?.pause();
-  }
+      // llhttp reads any three digits, but a server cannot answer with a status below 100.
+      if (head.status < 100) throw new UpstreamProtocolError(`upstream answered with status ${head.status}`);
+      // llhttp takes control characters in the reason phrase, which Node's server refuses to write; the reason
+      // says nothing a client may rely on (RFC 9112 §4), so the client gets the status's standard one instead.
+      if (UNWRITABLE_REASON.test(head.statusMessage)) head = { ...head, statusMessage: "" };
+      this.head = head;
+      this.phase = "body";
+      this.sink.onHead(head);
+    },
+    onData: (data) => {
+      if (this.phase !== "body") return;
+      if (!this.sink.onData(data)) this.transport?.pause();
+    },
+  };
 
   /** `trailingBytes`: the upstream sent more than the response; its connection is not to be trusted again. */
   private complete(trailingBytes: boolean): void {
@@ -252,6 +224,9 @@ export class UpstreamExchange implements ExchangeControl {
     }
   }
 }
+
+/** What Node's `res.writeHead` refuses in a reason phrase: controls other than HTAB, and DEL. */
+const UNWRITABLE_REASON = /[^\t\x20-\x7e\x80-\xff]/;
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 

@@ -1,3 +1,4 @@
+import { events } from "../events.js";
 import { UrlTrie, segmentCount } from "./url-trie.js";
 import { parseUpstreamTarget, type UpstreamTarget } from "../http1/upstream-target.js";
 import { cleanRoutePath, type RouteData, type RouteMatch, type RouteStore } from "./route-store.js";
@@ -91,6 +92,7 @@ class StoredRoute implements RouteMatch {
  * route it matched, whatever the size of the table (CHP's `last_activity` rules without a store write per chunk).
  */
 export class MemoryRouteStore implements RouteStore {
+  readonly announcesChanges = true;
   private readonly routes = new Map<string, StoredRoute>();
   private readonly trie = new UrlTrie<StoredRoute>();
   private readonly epoch = new NoteEpoch(this.routes);
@@ -126,6 +128,7 @@ export class MemoryRouteStore implements RouteStore {
     const route = new StoredRoute(key, data, this.epoch);
     this.routes.set(key, route);
     this.trie.add(key, route);
+    if (events.routeChanged.active) events.routeChanged.publish({ path: key, target: data.target });
   }
 
   update(path: string, partial: Partial<RouteData>): void {
@@ -134,6 +137,8 @@ export class MemoryRouteStore implements RouteStore {
 
   remove(path: string): void {
     const key = cleanRoutePath(path);
-    if (this.routes.delete(key)) this.trie.remove(key);
+    if (!this.routes.delete(key)) return;
+    this.trie.remove(key);
+    if (events.routeChanged.active) events.routeChanged.publish({ path: key });
   }
 }

@@ -48,6 +48,8 @@ export interface RouteStore {
   ensureRoute?(path: string, data: RouteData): Promise<boolean>;
   update(path: string, partial: Partial<RouteData>): void | Promise<void>;
   remove(path: string): void | Promise<void>;
+  /** True for stores that publish `events.routeChanged` themselves (also for changes learnt from other replicas). */
+  readonly announcesChanges?: boolean;
 }
 
 /**

@@ -49,8 +49,8 @@ export class Lifecycle {
 function withDeadline(work: Promise<unknown>, ms: number, name: string): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
   const overrun = new Promise((_resolve, reject) => {
+    // Not unref'd: while the last parts stop, this timer may be all that keeps the process waiting for them.
     timer = setTimeout(() => reject(new Error(`${name} did not stop within the shutdown timeout`)), ms);
-    timer.unref();
   });
   return Promise.race([work, overrun]).finally(() => clearTimeout(timer));
 }

@@ -2,9 +2,10 @@ import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { ProxyApp, type ListenerStatus } from "../app.js";
 import type { AdminApp } from "../admin/admin-app.js";
-import type { AdminEngine, AdminSources } from "../admin/admin-sources.js";
+import type { AdminSources } from "../admin/admin-sources.js";
 import { RouteChanges } from "../api/route-changes.js";
 import { TokenCheck } from "../api/token-check.js";
+import { apiDispatcher } from "../api/api-dispatcher.js";
 import { RoutesApi } from "../api/routes-api.js";
 import { KernelSocketTap, type CaptureStatus } from "../capture/kernel-socket-tap.js";
 import { LaunchCapture } from "../capture/launch-capture.js";
@@ -29,6 +30,7 @@ import { publicListenerTlsFiles } from "../tls/tls-files.js";
 import { VERSION } from "../version.js";
 import { WebSocketRelay, type RelayStatus } from "../websocket/ws-relay.js";
 import { Lifecycle } from "./lifecycle.js";
+import type { OpenedSpawnerEndpoint } from "./spawner-endpoint.js";
 import { openRouteStore, type RouteStoreStatus } from "./route-storage.js";
 
 /** How long an upstream connection may take to open; the answer's own deadline is separate. */
@@ -40,8 +42,6 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const UPGRADE_RESPONSE_TIMEOUT_MS = 90_000;
 /** Idle keep-alive connections to upstreams close after this (below the usual 5 s of Tornado and Node servers). */
 const UPSTREAM_KEEP_ALIVE_MS = 4000;
-/** Connections per upstream origin. */
-const CONNECTIONS_PER_ORIGIN = 256;
 /** Pools of upstreams no route names any more are closed at most this often (JupyterHub adds routes in bursts). */
 const POOL_SWEEP_INTERVAL_MS = 5000;
 /** Calls to Moodle give up after this. */
@@ -128,7 +128,10 @@ export class Runtime {
       rejectUnauthorized: !config.upstream.insecure,
     };
     const pools = new UpstreamPools({
-      connectionsPerOrigin: CONNECTIONS_PER_ORIGIN,
+      connectionsPerOrigin: config.upstream.maxConnections,
+      clientSharePercent: config.upstream.clientSharePercent,
+      queueLimit: config.upstream.queueLimit,
+      queueTimeoutMs: config.upstream.queueTimeoutMs,
       keepAliveTimeoutMs: UPSTREAM_KEEP_ALIVE_MS,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       clientTls,
@@ -173,6 +176,8 @@ export class Runtime {
       sink: new RecordsFanOut(stages, log),
       logger: log,
       cookieCodec: codec,
+      socketMemoryBytes: config.capture.socketMemoryBytes,
+      memoryBytes: config.capture.memoryBytes,
     });
 
     const errorPages: ErrorPageSource =
@@ -190,6 +195,7 @@ export class Runtime {
       xForward: config.forwarding.xForward,
       changeOrigin: config.forwarding.changeOrigin,
       customHeaders: config.forwarding.customHeaders,
+      dropClientForwarded: config.forwarding.dropClientForwarded,
     };
     const paths = {
       prependPath: config.forwarding.prependPath,
@@ -200,6 +206,7 @@ export class Runtime {
       forwarding,
       paths,
       proxyTimeoutMs: config.upstream.responseTimeoutMs,
+      bodyIdleTimeoutMs: config.server.requestBodyTimeoutMs,
       autoRewrite: config.forwarding.autoRewrite,
       protocolRewrite: config.forwarding.protocolRewrite,
       activity,
@@ -241,6 +248,11 @@ export class Runtime {
       hostRouting: config.routes.hostRouting,
       log,
     });
+    // The plan, the Engine API driver and their dependencies load only when the spawner is on (start-up time).
+    const spawner = config.spawner
+      ? (await import("./spawner-endpoint.js")).openSpawnerEndpoint(config.spawner, tokens, log)
+      : undefined;
+    if (spawner) lifecycle.register("container engine", () => spawner.close());
     // The listeners are bound last (below); the admin page reads them only once it serves requests.
     const bound: { app?: ProxyApp } = {};
     const admin = await Runtime.adminPage(config, log, lifecycle, {
@@ -257,6 +269,7 @@ export class Runtime {
       capture,
       delivery,
       listeners: () => bound.app?.status(),
+      spawner,
     });
 
     if (config.forwarding.autoRewrite) log.info("AutoRewrite of Location headers enabled.");
@@ -275,7 +288,7 @@ export class Runtime {
       publicTlsFiles,
       {
         proxy: dispatcher,
-        api: api.handle,
+        api: apiDispatcher({ routes: api.handle, spawner: spawner?.handle, log }),
         metrics: metrics && metricsHandler(metrics),
         admin: admin?.handle,
       },
@@ -316,15 +329,16 @@ export class Runtime {
 
   /**
    * The admin page when `--admin-port` is given, signed in to with the REST API token (or the generated one), with
-   * the Moodle origins records may go to and the container engine.
+   * the Moodle origins records may go to and the spawner's container engine and policy (images, course volumes).
    */
   private static async adminPage(
     config: Config,
     log: Logger,
     lifecycle: Lifecycle,
-    sources: Omit<AdminSources, "tokens" | "moodleOrigins" | "engine">,
+    parts: Omit<AdminSources, "tokens" | "moodleOrigins" | "engine"> & { spawner?: OpenedSpawnerEndpoint },
   ): Promise<AdminApp | undefined> {
     if (!config.admin) return undefined;
+    const { spawner, ...sources } = parts;
     // Loaded only when served, like the metrics: the page's modules and files cost nothing otherwise.
     const [{ AdminApp }, { adminToken }] = await Promise.all([
       import("../admin/admin-app.js"),
@@ -344,36 +358,16 @@ export class Runtime {
             ...(config.delivery?.allowOrigins ?? []),
           ]),
         ],
-        engine: await Runtime.engineForAdmin(config, lifecycle, moodleUrl),
+        engine: spawner && {
+          client: spawner.engine,
+          imageFilter: spawner.policy.imageFilter,
+          ...(moodleUrl ? { defaultHost: new URL(moodleUrl).hostname } : {}),
+        },
       },
       log,
     );
     lifecycle.register("admin page", () => admin.close());
     return admin;
-  }
-
-  /** The container engine the admin page lists images and course volumes of, when `--engine-socket` is given. */
-  private static async engineForAdmin(
-    config: Config,
-    lifecycle: Lifecycle,
-    moodleUrl: string | undefined,
-  ): Promise<AdminEngine | undefined> {
-    if (!config.spawner) return undefined;
-    const { policyFile, engineSocket } = config.spawner;
-    const [{ EngineClient }, { loadSpawnerPolicy }, { DEFAULT_SPAWNER_POLICY }] = await Promise.all([
-      import("../spawner/engine/engine-client.js"),
-      import("../spawner/policy/load-spawner-policy.js"),
-      import("../spawner/policy/spawner-policy.js"),
-    ]);
-    let imageFilter: string | null;
-    try {
-      imageFilter = (policyFile ? loadSpawnerPolicy(policyFile) : DEFAULT_SPAWNER_POLICY).imageFilter;
-    } catch (error) {
-      throw new ConfigError(`--spawner-policy: ${(error as Error).message}`);
-    }
-    const client = new EngineClient({ socketPath: engineSocket });
-    lifecycle.register("container engine client", () => client.close());
-    return { client, imageFilter, ...(moodleUrl ? { defaultHost: new URL(moodleUrl).hostname } : {}) };
   }
 
   /** The public listener, for embedding (e.g. in-process tests that watch its upgrades). */

@@ -4,9 +4,14 @@
  * never throws on bad input — on a protocol violation it gives up on that connection and ignores the rest.
  */
 
+import type { MemoryBudget } from "./memory-budget.js";
+
 export type DataOpcode = 1 | 2;
 
 export type MessageHandler = (opcode: DataOpcode, payload: Buffer) => void;
+
+/** Why a data message was not handed out (it was still relayed). */
+export type SkipReason = "message-too-large" | "memory-budget";
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -19,12 +24,21 @@ export interface FrameParserOptions {
    * collected and handed out.
    */
   nextMark?: (chunk: Buffer, from: number) => number;
+  /**
+   * Memory for messages that stay incomplete from one `push` to the next (a message that ends in the chunk
+   * that carried it is never held, and never charged). A message that does not fit is skipped.
+   */
+  budget?: MemoryBudget;
+  /** Told about every skipped message, with the bytes it had (or announced) when it was skipped. */
+  onSkip?: (reason: SkipReason, bytes: number) => void;
 }
 
 export interface FrameParserStats {
   messages: number;
   controlFrames: number;
   skippedOversize: number;
+  /** Messages dropped because the memory budget could not hold them until their end. */
+  skippedBudget: number;
   /** Messages with RSV1 set (permessage-deflate), which the parser does not inflate. */
   skippedCompressed: number;
 }
@@ -41,11 +55,14 @@ export class FrameParser {
     messages: 0,
     controlFrames: 0,
     skippedOversize: 0,
+    skippedBudget: 0,
     skippedCompressed: 0,
   };
 
   private readonly maxMessageBytes: number;
   private readonly nextMark: ((chunk: Buffer, from: number) => number) | undefined;
+  private readonly budget: MemoryBudget | undefined;
+  private readonly onSkip: FrameParserOptions["onSkip"];
   /** Next mark in the current chunk at or after the last frame start; -1 when there is none. */
   private markAt = -1;
   private failure: string | undefined;
@@ -76,6 +93,9 @@ export class FrameParser {
   private messageSkipped = false;
   private messageBytes = 0;
   private pieces: Buffer[] | undefined;
+  /** Bytes of `pieces`, and how many of them are reserved in the budget. */
+  private collected = 0;
+  private charged = 0;
 
   constructor(
     private readonly onMessage: MessageHandler,
@@ -83,6 +103,8 @@ export class FrameParser {
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.nextMark = options.nextMark;
+    this.budget = options.budget;
+    this.onSkip = options.onSkip;
   }
 
   /** True between frames: bytes written now (e.g. a close frame) cannot land inside another frame. */
@@ -105,6 +127,35 @@ export class FrameParser {
     while (pos < chunk.length && this.failure === undefined) {
       pos = this.inPayload ? this.consumePayload(chunk, pos) : this.consumeHeader(chunk, pos);
     }
+    if (this.budget && this.collected > this.charged) this.charge();
+  }
+
+  /** The socket is gone: whatever an unfinished message held goes back to the budget. */
+  dispose(): void {
+    this.dropPieces();
+  }
+
+  /** The open message outlives this chunk: its bytes are held until its end, if the budget allows. */
+  private charge(): void {
+    const budget = this.budget as MemoryBudget;
+    const more = this.collected - this.charged;
+    if (budget.tryReserve(more)) {
+      this.charged += more;
+      return;
+    }
+    const bytes = this.collected;
+    this.dropPieces();
+    this.messageSkipped = true;
+    this.frameUse = "skip";
+    this.stats.skippedBudget++;
+    this.onSkip?.("memory-budget", bytes);
+  }
+
+  private dropPieces(): void {
+    this.pieces = undefined;
+    this.budget?.release(this.charged);
+    this.charged = 0;
+    this.collected = 0;
   }
 
   private consumeHeader(chunk: Buffer, pos: number): number {
@@ -194,8 +245,9 @@ export class FrameParser {
     if (this.messageSkipped) return "skip";
     if (this.messageBytes + length > this.maxMessageBytes) {
       this.messageSkipped = true;
-      this.pieces = undefined;
+      this.dropPieces();
       this.stats.skippedOversize++;
+      this.onSkip?.("message-too-large", this.messageBytes + length);
       return "skip";
     }
     this.messageBytes += length;
@@ -208,6 +260,7 @@ export class FrameParser {
       (this.pieces ??= []).push(
         this.masked ? this.unmask(chunk, pos, take) : chunk.subarray(pos, pos + take),
       );
+      this.collected += take;
     }
     this.frameLeft -= take;
     if (this.frameLeft === 0) this.endFrame();
@@ -235,7 +288,7 @@ export class FrameParser {
     const deliver = !this.messageSkipped;
     this.messageOpen = false;
     this.messageSkipped = false;
-    this.pieces = undefined;
+    this.dropPieces();
     if (!deliver) return;
     this.stats.messages++;
     const payload =
@@ -249,6 +302,6 @@ export class FrameParser {
 
   private fail(reason: string): void {
     this.failure = reason;
-    this.pieces = undefined;
+    this.dropPieces();
   }
 }

@@ -25,7 +25,16 @@ export interface HandshakeOutcome {
   /** The upstream connection, paused, when it answered. */
   upstream: Socket;
   answer: UpgradeAnswer;
+  /** Bytes the client sent while the handshake ran (the client socket is paused once it is done). */
+  early: Buffer;
 }
+
+/**
+ * Client bytes kept while waiting for the upstream's answer. A WebSocket client sends nothing before the 101;
+ * the client socket is read only to notice it leave (a FIN is seen only by reading), so this bounds a client that
+ * sends anyway: past it, the socket is paused and only a reset is noticed until the answer.
+ */
+const EARLY_BYTES_LIMIT = 64 * 1024;
 
 /**
  * Sends an upgrade request to the upstream and reads its answer without an HTTP client, so nothing of the
@@ -87,6 +96,13 @@ export function upgradeHandshake(
   const onEnd = () => finish(upstreamError("socket hang up", "ECONNRESET"));
   const onError = (error: Error) => finish(error);
   const onClientGone = () => finish(upstreamError("client went away during the upgrade", "ECONNABORTED"));
+  const early: Buffer[] = [];
+  let earlyBytes = 0;
+  const onClientData = (chunk: Buffer) => {
+    early.push(chunk);
+    earlyBytes += chunk.length;
+    if (earlyBytes > EARLY_BYTES_LIMIT) client.pause();
+  };
   const finish = (error: Error | undefined, answer?: UpgradeAnswer) => {
     if (settled) return;
     settled = true;
@@ -97,6 +113,9 @@ export function upgradeHandshake(
     upstream.off("error", onError);
     client.off("close", onClientGone);
     client.off("error", onClientGone);
+    client.off("end", onClientGone);
+    client.pause();
+    client.off("data", onClientData);
     if (error || !answer) {
       upstream.on("error", ignore);
       upstream.destroy();
@@ -104,7 +123,7 @@ export function upgradeHandshake(
       return;
     }
     upstream.pause();
-    done(undefined, { upstream, answer });
+    done(undefined, { upstream, answer, early: Buffer.concat(early, earlyBytes) });
   };
   upstream.once(readyEvent(target), onReady);
   upstream.on("data", onData);
@@ -112,6 +131,8 @@ export function upgradeHandshake(
   upstream.on("error", onError);
   client.once("close", onClientGone);
   client.once("error", onClientGone);
+  client.once("end", onClientGone);
+  client.on("data", onClientData);
 }
 
 function ignore(): void {}

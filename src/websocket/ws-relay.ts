@@ -12,7 +12,8 @@ import type { Logger } from "../log/logger.js";
 import type { ActivityRecorder } from "../routing/activity-recorder.js";
 import type { RouteMatch } from "../routing/route-store.js";
 import { GuardedTap } from "./guarded-tap.js";
-import { pump, RelayedPair, type PairObserver } from "./relayed-pair.js";
+import { passRefusal, REFUSAL_GRACE_MS } from "./pass-refusal.js";
+import { RelayedPair, type PairObserver } from "./relayed-pair.js";
 import type { SocketTapFactory } from "./socket-tap.js";
 import { upgradeHandshake, type HandshakeDeadlines } from "./upgrade-handshake.js";
 
@@ -26,9 +27,6 @@ export interface WebSocketRelayOptions {
   /** Chooses the sockets to inspect (kernel channels) and observes them. */
   taps?: SocketTapFactory;
 }
-
-/** How long a client gets to read a refusal before its socket is dropped. */
-const REFUSAL_GRACE_MS = 5000;
 
 /** Writes a complete, closing HTTP error on a socket that asked for an upgrade (CHP left some open). */
 export function rejectUpgrade(socket: Duplex, code: number): void {
@@ -105,13 +103,13 @@ export class WebSocketRelay {
         rejectUpgrade(socket, 503);
         return;
       }
-      const { upstream, answer } = outcome;
+      const { upstream, answer, early } = outcome;
       if (events.proxyResponse.active) events.proxyResponse.publish({ status: answer.head.status });
       // The upstream's answer goes to the client byte for byte, head included.
       socket.write(answer.raw);
       if (answer.head.status !== 101) {
         tap?.closed();
-        passRefusal(socket, upstream, answer.rest, options.deadlines.responseMs);
+        passRefusal(socket, upstream, answer.rest, answer.head.framing, options.deadlines.responseMs);
         return;
       }
       this.pair(socket, upstream, match, tap);
@@ -120,11 +118,14 @@ export class WebSocketRelay {
         socket.write(answer.rest);
         tap?.serverBytes(answer.rest);
       }
-      if (head.length > 0) {
-        upstream.write(head);
-        tap?.clientBytes(head);
+      // What the client sent with its request and during the handshake goes first, in that order.
+      for (const bytes of [head, early]) {
+        if (bytes.length === 0) continue;
+        upstream.write(bytes);
+        tap?.clientBytes(bytes);
       }
       upstream.resume();
+      socket.resume();
     });
   }
 
@@ -172,28 +173,4 @@ class RouteActivity implements PairObserver {
   clientActivity(): void {
     this.activity.record(this.route);
   }
-}
-
-/**
- * An upstream that refused the upgrade (e.g. Tornado's 403 origin check): its answer goes on with
- * back-pressure (a client that does not read holds the upstream, not the proxy's memory), then both close.
- * A refusal that stalls for `idleTimeoutMs` is dropped.
- */
-function passRefusal(client: Duplex, upstream: Socket, rest: Buffer, idleTimeoutMs: number): void {
-  upstream.setTimeout(idleTimeoutMs, () => upstream.destroy());
-  const closeBoth = () => {
-    upstream.destroy();
-    if (!client.destroyed) {
-      client.end();
-      setTimeout(() => client.destroy(), REFUSAL_GRACE_MS).unref();
-    }
-  };
-  upstream.on("error", closeBoth);
-  upstream.on("close", closeBoth);
-  client.on("close", () => upstream.destroy());
-  const waitForDrain = rest.length > 0 && !client.write(rest);
-  pump(upstream, client);
-  // The handshake left the upstream paused; it flows once the client has taken what arrived with the head.
-  if (waitForDrain) client.once("drain", () => upstream.resume());
-  else upstream.resume();
 }

@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
+import tap from "tap";
 import { join } from "node:path";
 import {
   startLoopbackProxy,
@@ -6,6 +8,7 @@ import {
   type LoopbackProxyOptions,
 } from "../support/loopback-proxy.js";
 import { PROXY_BIN, startProxy, type RunningProcess } from "../support/proxy-process.js";
+import { RedisServer } from "../support/redis-server.js";
 import { tempDir, type Teardown } from "../support/temp-dir.js";
 import { sleep } from "../support/wait.js";
 
@@ -23,6 +26,18 @@ export const TOKEN = "conformance-secret";
  * process hooks keep CHP's extension-less ESM bin from loading.
  */
 export const AGAINST_CHP = process.env.CONFORMANCE_PROXY === "chp";
+
+/**
+ * `CONFORMANCE_STORAGE=redis` runs the suite with the routes in Redis (`--storage-backend redis://…`, a key prefix
+ * per proxy), against a redis-server this process starts: the CHP contract must hold on the shared store too.
+ */
+const sharedRedis =
+  process.env.CONFORMANCE_STORAGE === "redis" && !AGAINST_CHP ? await RedisServer.start(tap) : undefined;
+
+function storageArgs(args: string[]): string[] {
+  if (!sharedRedis || args.includes("--storage-backend")) return [];
+  return ["--storage-backend", sharedRedis.url(), "--storage-key-prefix", `conformance-${randomUUID()}:`];
+}
 
 function proxyCommand(): string {
   if (!AGAINST_CHP) return PROXY_BIN;
@@ -54,7 +69,7 @@ export async function startProxyUnderTest(
   options: StartOptions = {},
 ): Promise<LoopbackProxy> {
   const { routes = {}, ...rest } = options;
-  const proxy = await startLoopbackProxy(t, args, {
+  const proxy = await startLoopbackProxy(t, [...args, ...storageArgs(args)], {
     ...rest,
     token: options.token ?? TOKEN,
     ...(AGAINST_CHP ? { bin: proxyCommand(), dataDir: false } : {}),

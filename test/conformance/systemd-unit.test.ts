@@ -8,6 +8,7 @@ import { translateLegacyArgs } from "../../src/config/legacy-ltictr.js";
 const checkout = (path: string) => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 const UNIT = checkout("systemd/ltictr-proxy.service");
 const DROP_IN = checkout("systemd/ltictr_proxy.service.d/ltictr-proxy.conf");
+const REPLICA_UNIT = checkout("systemd/ltictr-proxy@.service");
 const INSTALLED_BIN = "/usr/local/bin/ltictr-proxy";
 /** How this checkout's proxy is started, standing in for the installed bin (verify checks the binary exists). */
 const CHECKOUT_BIN = `${process.execPath} ${PROXY_BIN}`;
@@ -100,6 +101,57 @@ t.test("systemd-analyze verify accepts the unit (ExecStart pointed at this check
     `exposure at most 2.0 ("OK"):\n${security.output.split("\n").slice(-3).join("\n")}`,
   );
 });
+
+t.test(
+  "ltictr-proxy@.service: one replica per instance, own data dir, shared launch-cookie key",
+  async (t) => {
+    const text = readFileSync(REPLICA_UNIT, "utf8");
+    const service = parseUnit(text).get("Service");
+    const exec = service?.get("ExecStart")?.at(-1) ?? "";
+    t.match(exec, "--config /etc/ltictr-proxy/replica-%i.json", "a settings file per replica");
+    t.match(exec, "--data-dir %S/ltictr-proxy/replica-%i", "its own spool");
+    t.match(
+      exec,
+      "--launch-cookie-key-file %S/ltictr-proxy/shared/launch-cookie.key",
+      "one key for the replicas",
+    );
+    t.equal(service?.get("StateDirectory")?.at(-1), "ltictr-proxy/replica-%i ltictr-proxy/shared");
+    t.equal(
+      service?.get("DynamicUser")?.at(-1),
+      "yes",
+      "instances share the dynamic user's uid, so both read the key",
+    );
+    // Everything else is the single unit's: the same sandbox and lifecycle.
+    const single = parseUnit(readFileSync(UNIT, "utf8")).get("Service");
+    for (const key of [
+      "AmbientCapabilities",
+      "ProtectSystem",
+      "SystemCallFilter",
+      "SuccessExitStatus",
+      "ExecReload",
+    ])
+      t.same(service?.get(key), single?.get(key), key);
+
+    const dir = t.testdir();
+    writeFileSync(
+      `${dir}/ltictr-proxy@.service`,
+      text.replace(`ExecStart=${INSTALLED_BIN} `, `ExecStart=${CHECKOUT_BIN} `),
+    );
+    const verify = await run("systemd-analyze", ["verify", "--man=no", `${dir}/ltictr-proxy@2.service`], {
+      SYSTEMD_UNIT_PATH: `${dir}:`,
+    });
+    t.equal(verify.code, 0, verify.output);
+    t.equal(verify.output, "", "no warnings either");
+    const security = await run(
+      "systemd-analyze",
+      ["security", "--offline=yes", "--threshold=20", `${dir}/ltictr-proxy@2.service`],
+      {
+        SYSTEMD_UNIT_PATH: `${dir}:`,
+      },
+    );
+    t.equal(security.code, 0, security.output.split("\n").slice(-3).join("\n"));
+  },
+);
 
 /** The C project's unit, which the drop-in is written for. */
 const C_UNIT = `[Unit]

@@ -378,7 +378,7 @@ t.test("invalid configuration: exit 1 with one clear line", async (t) => {
     {
       name: "a Redis URL that cannot be parsed",
       args: ["--storage-backend", "redis://user:secret@[bad"],
-      message: /--storage-backend: the Redis URL cannot be parsed/,
+      message: /--storage-backend: Invalid Redis URL .*not a URL/,
     },
   ];
   for (const testCase of cases) {

@@ -2,6 +2,7 @@ import t from "tap";
 import { openKernelThrough, startJupyterServer } from "../support/jupyter-server.js";
 import type { KernelChannel } from "../support/hub-browser.js";
 import { startLoopbackProxy } from "../support/loopback-proxy.js";
+import { lticontainerLaunch, postLaunch } from "../support/lti-launch-post.js";
 import { MoodleStandIn } from "../support/moodle-stand-in.js";
 import { sleep, waitUntil } from "../support/wait.js";
 
@@ -28,22 +29,7 @@ t.test("no record is lost", async (t) => {
   };
   await addRoute();
 
-  const launch = await fetch(`${base}/lti/launch`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      oauth_version: "1.0",
-      oauth_nonce: "n",
-      custom_lms_sessioninfo: "6,13",
-      custom_lms_serverurl: moodle.origin,
-      custom_lms_serverpath: "",
-      custom_lms_rpctoken: MOODLE_TOKEN,
-    }),
-  });
-  const cookie = launch.headers
-    .getSetCookie()
-    .find((c) => c.startsWith("ltictr_launch="))
-    ?.split(";")[0];
+  const cookie = await postLaunch(`${base}/lti/launch`, lticontainerLaunch(moodle.origin, MOODLE_TOKEN));
   t.ok(cookie, "launch cookie set on the Jupyter server's answer");
 
   let cells = 0;

@@ -31,9 +31,14 @@ async function activityAfter(hub: Hub, after: number, waitMs = 5000): Promise<nu
  * The issue's end-to-end story with JupyterHub 3.0 in front of the proxy under test, in one `mode`:
  * login, spawn, server API, kernel over WebSocket, route data, activity, server stop, clean shutdown.
  */
-export async function runJupyterHubScenario(tap: TAP, mode: ProxyMode): Promise<void> {
-  await tap.test(`JupyterHub 3.0, ${mode}`, async (t) => {
-    const hub = await startJupyterHub({ mode, proxyCommand: e2eProxyCommand(), users: [USER] });
+export async function runJupyterHubScenario(
+  tap: TAP,
+  mode: ProxyMode,
+  options: { sharedStore?: string } = {},
+): Promise<void> {
+  const title = options.sharedStore ? `${mode}, two replicas on a shared Redis route store` : mode;
+  await tap.test(`JupyterHub 3.0, ${title}`, async (t) => {
+    const hub = await startJupyterHub({ mode, proxyCommand: e2eProxyCommand(), users: [USER], ...options });
     const browser = new HubBrowser(hub.publicUrl);
     t.teardown(async () => {
       try {
@@ -94,7 +99,8 @@ export async function runJupyterHubScenario(tap: TAP, mode: ProxyMode): Promise<
     const beforeTraffic = Date.now();
     t.equal((await browser.fetch(`${USER_ROUTE}/api/status`)).status, 200, "more user traffic");
     t.equal((await channel.execute("x = 3")).status, "ok", "more kernel traffic");
-    const laterActivity = await activityAfter(hub, firstActivity);
+    // Replicas on a shared store send their notes once a second: wait (bounded) for one at least as new as the traffic.
+    const laterActivity = await activityAfter(hub, Math.max(firstActivity, beforeTraffic - 1));
     t.ok(laterActivity > firstActivity, `last_activity advances (${firstActivity} -> ${laterActivity})`);
     t.ok(laterActivity >= beforeTraffic, "last_activity reflects the new traffic");
 
@@ -113,6 +119,8 @@ export async function runJupyterHubScenario(tap: TAP, mode: ProxyMode): Promise<
     const report = await hub.stop();
     t.equal(report.hubExit, 0, "hub exits cleanly");
     if (mode === "external-proxy") t.equal(report.proxyExit, 2, "proxy exits with 2 on SIGTERM, like CHP");
+    if (options.sharedStore)
+      t.equal(report.servingReplicaExit, 2, "the serving replica exits with 2 as well");
     t.same(report.leftovers, [], "no hub, server, kernel or proxy process left behind");
   });
 }

@@ -21,6 +21,11 @@ export interface JupyterHubOptions {
   users?: string[];
   /** Python appended to the generated jupyterhub_config.py. */
   extraConfig?: string;
+  /**
+   * External-proxy mode with two replicas sharing this route store (a `redis://` URL): JupyterHub talks to one
+   * replica's API, the browser is served by the other one.
+   */
+  sharedStore?: string;
 }
 
 export interface HubStopReport {
@@ -28,6 +33,8 @@ export interface HubStopReport {
   hubExit: number | string;
   /** Exit code or signal of the proxy the harness started (external-proxy mode); undefined otherwise. */
   proxyExit: number | string | undefined;
+  /** With a shared store: the exit code or signal of the replica that served the browser. */
+  servingReplicaExit?: number | string;
   /** Processes of this hub (single-user servers, kernels, proxy) still alive after the graceful stop; killed. */
   leftovers: string[];
 }
@@ -197,15 +204,19 @@ export async function startJupyterHub(options: JupyterHubOptions): Promise<Hub> 
 
   const env: NodeJS.ProcessEnv = { ...process.env, [MARKER_VARIABLE]: dir };
   let proxy: RunningProcess | undefined;
+  let servingReplica: RunningProcess | undefined;
   let hub: RunningProcess | undefined;
   const logs = () =>
     [
       proxy ? `--- proxy stdout ---\n${proxy.stdout()}\n--- proxy stderr ---\n${proxy.stderr()}` : "",
+      servingReplica
+        ? `--- serving replica stdout ---\n${servingReplica.stdout()}\n--- stderr ---\n${servingReplica.stderr()}`
+        : "",
       hub ? `--- hub stdout ---\n${hub.stdout()}\n--- hub stderr ---\n${hub.stderr()}` : "",
     ].join("\n");
 
   // If the test process dies without stop() (an uncaught error), SIGTERM still lets the hub stop its servers.
-  const onExit = () => [hub, proxy].forEach((p) => p?.child.kill("SIGTERM"));
+  const onExit = () => [hub, proxy, servingReplica].forEach((p) => p?.child.kill("SIGTERM"));
   process.once("exit", onExit);
   let stopping: Promise<HubStopReport> | undefined;
   const stop = () => {
@@ -215,10 +226,11 @@ export async function startJupyterHub(options: JupyterHubOptions): Promise<Hub> 
       // (SIGINT, then SIGTERM after interrupt_timeout=10 s per server).
       const hubExit = hub ? await hub.stop(30000) : "not started";
       const proxyExit = proxy ? await proxy.stop(5000) : undefined;
+      const servingReplicaExit = servingReplica ? await servingReplica.stop(5000) : undefined;
       const left = await processesOutliving(dir, 10000);
       left.forEach(({ pid }) => killQuietly(pid));
       await rm(dir, { recursive: true, force: true });
-      return { hubExit, proxyExit, leftovers: left.map((p) => p.description) };
+      return { hubExit, proxyExit, servingReplicaExit, leftovers: left.map((p) => p.description) };
     })();
     return stopping;
   };
@@ -226,16 +238,38 @@ export async function startJupyterHub(options: JupyterHubOptions): Promise<Hub> 
   try {
     if (options.mode === "external-proxy") {
       const [command, ...args] = options.proxyCommand;
-      proxy = startUninstrumented(
-        command,
-        [
-          ...args,
-          ...["--ip", "127.0.0.1", "--port", String(publicPort)],
-          ...["--api-ip", "127.0.0.1", "--api-port", String(apiPort)],
-          ...["--error-target", `${hubUrl}/hub/error`],
-        ],
-        { env: { ...env, CONFIGPROXY_AUTH_TOKEN: token }, cwd: dir },
-      );
+      const replica = (publicListen: number, apiListen: number, name: string) =>
+        startUninstrumented(
+          command,
+          [
+            ...args,
+            ...["--ip", "127.0.0.1", "--port", String(publicListen)],
+            ...["--api-ip", "127.0.0.1", "--api-port", String(apiListen)],
+            ...["--error-target", `${hubUrl}/hub/error`],
+            ...(options.sharedStore
+              ? [
+                  ...["--storage-backend", options.sharedStore],
+                  ...["--data-dir", join(dir, `proxy-${name}`)],
+                  ...["--launch-cookie-key-file", join(dir, "launch-cookie.key")],
+                ]
+              : []),
+          ],
+          { env: { ...env, CONFIGPROXY_AUTH_TOKEN: token }, cwd: dir },
+        );
+      if (options.sharedStore) {
+        // The hub's replica serves the API; its public port is one nobody uses. The browser's replica serves the
+        // public URL; its API is never called.
+        const [apiReplicaPublic, servingReplicaApi] = await distinctFreePorts(2, [
+          publicPort,
+          apiPort,
+          hubPort,
+        ]);
+        proxy = replica(apiReplicaPublic, apiPort, "api");
+        servingReplica = replica(publicPort, servingReplicaApi, "serving");
+        await servingReplica.waitFor(/Proxy API at /, 20000);
+      } else {
+        proxy = replica(publicPort, apiPort, "single");
+      }
       await proxy.waitFor(/Proxy API at /, 20000);
     }
     hub = startUninstrumented(SYSTEM_PYTHON, ["-m", "jupyterhub", "-f", configFile], { env, cwd: dir });
@@ -256,9 +290,12 @@ export async function startJupyterHub(options: JupyterHubOptions): Promise<Hub> 
   return { mode: options.mode, publicUrl, apiUrl, token, hubUrl, dir, stop, logs, routes };
 }
 
-/** freePort() can hand out the same port twice when nothing binds in between; the hub needs three at once. */
-async function distinctFreePorts(count: number): Promise<number[]> {
+/** freePort() can hand out the same port twice when nothing binds in between; the hub needs several at once. */
+async function distinctFreePorts(count: number, taken: number[] = []): Promise<number[]> {
   const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
+  while (ports.size < count) {
+    const port = await freePort();
+    if (!taken.includes(port)) ports.add(port);
+  }
   return [...ports];
 }

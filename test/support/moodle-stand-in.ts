@@ -18,7 +18,7 @@ import { NB_LOG_FIELDS } from "../../src/capture/nb-log-record.js";
  *  - only `nb_logs[0]` is processed, like the released plugin (option `multiRecord` processes every entry,
  *    like a patched one); entries are all validated first, like validate_parameters() does;
  *  - tables like mod_lticontainer's db/install.xml, with its column sizes and NULL semantics.
- * Fault injection: setMode("down" | "503" | "up"), setDelay(ms).
+ * Fault injection: setMode("down" | "503" | "deadlock" | "up"), setDelay(ms).
  */
 
 export interface SessionRow {
@@ -87,7 +87,8 @@ export interface ProcessedLog {
   outcome: "ok" | string;
 }
 
-export type StandInMode = "up" | "down" | "503";
+/** `deadlock`: every write fails like MySQL's deadlock detector, as Moodle reports it (HTTP 200, dmlwriteexception). */
+export type StandInMode = "up" | "down" | "503" | "deadlock";
 
 export interface StandInOptions {
   tokens?: string[];
@@ -358,6 +359,11 @@ export class MoodleStandIn {
     call.wsfunction = text("wsfunction");
     call.format = text("moodlewsrestformat");
     try {
+      if (this.mode === "deadlock")
+        throw dmlWrite(
+          "Deadlock found when trying to get lock; try restarting transaction\n" +
+            "INSERT INTO mdl_lticontainer_client_data (session,message,cell_id,filename,date,updatetm) VALUES(?,?,?,?,?,?)",
+        );
       this.run(call, params);
       send(200, "application/json; charset=utf-8", "[]");
     } catch (error) {

@@ -18,6 +18,9 @@ import { join } from "node:path";
  * - `cni_plugin_dirs` points at an empty folder: a container on Podman's default bridge network would add
  *   interfaces and iptables rules to the host that outlive a crashed test, so that network mode is made to
  *   fail; tests name their network mode (`slirp4netns…` or `none`).
+ * - no `static_dir`: Podman's database then lives in the graph root (`graph/libpod`), where the clean-up
+ *   process conmon starts when a container exits (`podman --root <graph root> container cleanup`) looks for it;
+ *   a database elsewhere made that process miss every container, so `AutoRemove` never removed one.
  * - storage driver `vfs`: it needs no kernel mount (overlay works on the test machines too, but leaves mounts
  *   behind when a test crashes); its cost is a copy of the image per container (about 2 s for the Jupyter image).
  */
@@ -60,7 +63,6 @@ export function containersConf(root: string, limits = containerLimits()): string
     `events_logfile_path = ${toml(join(root, "events.log"))}`,
     'lock_type = "file"',
     `tmp_dir = ${toml(join(root, "tmp"))}`,
-    `static_dir = ${toml(join(root, "libpod"))}`,
     `volume_path = ${toml(join(root, "volumes"))}`,
     "",
     "[network]",

@@ -3,7 +3,12 @@ import { fileURLToPath } from "node:url";
 import { once } from "node:events";
 
 /** The built CLI, started exactly as a user starts it (`bin/ltictr-proxy.js`). */
-export const PROXY_BIN = fileURLToPath(new URL("../../../bin/ltictr-proxy.js", import.meta.url));
+/**
+ * The binary under test: this checkout's, or another build's launcher named by PROXY_BIN_UNDER_TEST (to show that a
+ * test fails on a build without the fix it covers).
+ */
+export const PROXY_BIN =
+  process.env.PROXY_BIN_UNDER_TEST ?? fileURLToPath(new URL("../../../bin/ltictr-proxy.js", import.meta.url));
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -49,7 +54,8 @@ export function startProcess(
     notify();
   });
 
-  const waitFor = (pattern: RegExp, timeoutMs = 15000) =>
+  // Generous: on a loaded 2-core machine a Node process can take seconds to start; a hang is still caught.
+  const waitFor = (pattern: RegExp, timeoutMs = 40000) =>
     new Promise<void>((resolve, reject) => {
       const check = () => {
         if (pattern.test(out + err)) {

@@ -81,6 +81,8 @@ const DEFAULTS = {
  * (one round trip), so the API shows activity noted on any replica up to its last flush.
  */
 export class RedisRouteStore implements RouteStore {
+  /** Its local copy is an in-memory store, which announces every change, learnt from Redis or made here. */
+  readonly announcesChanges = true;
   private readonly keys: RedisKeyLayout;
   private readonly timeouts: RedisTimeouts;
   private readonly corrupt: CorruptValueLog;

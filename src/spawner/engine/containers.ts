@@ -81,6 +81,7 @@ export interface ContainerDetails {
   exitCode: number;
   env: string[];
   user: string;
+  labels: Record<string, string>;
   /** As the engine reports them (Podman adds mount options such as `rprivate,rbind`). */
   binds: string[];
   memory: number;
@@ -158,6 +159,52 @@ export async function removeContainer(
   throw engineRefused(`remove container ${JSON.stringify(container)}`, response);
 }
 
+/** A container as the engine lists it. */
+export interface ContainerSummary {
+  id: string;
+  /** Without Docker's leading `/`. */
+  name: string;
+  /** Docker's words, as in {@link ContainerDetails.status}. */
+  status: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * The containers, running or not, that carry every one of the `wanted` labels (`GET /containers/json?all=true` with a
+ * label filter), sorted by name.
+ */
+export async function listContainers(
+  client: EngineClient,
+  wanted: Readonly<Record<string, string>> = {},
+): Promise<ContainerSummary[]> {
+  const filter = Object.entries(wanted).map(([key, value]) => `${key}=${value}`);
+  const response = await client.request({
+    method: "GET",
+    path: "/containers/json",
+    query: { all: true, filters: filter.length > 0 ? JSON.stringify({ label: filter }) : undefined },
+  });
+  if (response.status !== 200 || !Array.isArray(response.body)) {
+    throw engineRefused("list containers", response);
+  }
+  const containers = (response.body as ListAnswer[]).map((entry) => ({
+    id: text(entry.Id),
+    name: (strings(entry.Names)[0] ?? "").replace(/^\//, ""),
+    status: text(entry.State) === "stopped" ? "exited" : text(entry.State),
+    labels: labelMap(entry.Labels),
+  }));
+  // An engine that ignores a filter must not widen the answer.
+  return containers
+    .filter((c) => Object.entries(wanted).every(([key, value]) => c.labels[key] === value))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+interface ListAnswer {
+  Id?: unknown;
+  Names?: unknown;
+  State?: unknown;
+  Labels?: unknown;
+}
+
 function checkContainerName(name: string): void {
   if (!CONTAINER_NAME.test(name)) {
     throw new InvalidNameError(
@@ -169,7 +216,7 @@ function checkContainerName(name: string): void {
 interface InspectAnswer {
   Id?: unknown;
   Name?: unknown;
-  Config?: { Image?: unknown; Env?: unknown; User?: unknown };
+  Config?: { Image?: unknown; Env?: unknown; User?: unknown; Labels?: unknown };
   State?: { Status?: unknown; Running?: unknown; ExitCode?: unknown };
   HostConfig?: {
     Binds?: unknown;
@@ -205,6 +252,7 @@ function containerDetails(answer: InspectAnswer): ContainerDetails {
     exitCode: number(answer.State?.ExitCode),
     env: strings(answer.Config?.Env),
     user: text(answer.Config?.User),
+    labels: labelMap(answer.Config?.Labels),
     binds: strings(answer.HostConfig?.Binds),
     memory: number(answer.HostConfig?.Memory),
     cpuPeriod: number(answer.HostConfig?.CpuPeriod),
@@ -221,6 +269,13 @@ function text(value: unknown): string {
 
 function number(value: unknown): number {
   return typeof value === "number" ? value : 0;
+}
+
+function labelMap(value: unknown): Record<string, string> {
+  if (typeof value !== "object" || value === null) return {};
+  return Object.fromEntries(
+    Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
+  );
 }
 
 function strings(value: unknown): string[] {

@@ -1,4 +1,6 @@
 import type { EngineClient } from "./engine-client.js";
+import { IMAGE_REFERENCE } from "../plan/names.js";
+import { InvalidNameError } from "./engine-errors.js";
 import { engineRefused } from "./engine-response.js";
 import { imageMatchesFilter, parseImageFilter, type ImageFilter } from "./image-filter.js";
 
@@ -51,4 +53,19 @@ function imageEntries(summary: ImageSummary): EngineImage[] {
     : [];
   if (tags.length > 0) return tags.map((name) => ({ name, ...base }));
   return [{ name: id.replace(/^sha256:/, "").slice(0, 12), ...base }];
+}
+
+/**
+ * Whether the engine has the image `reference` (`GET /images/<reference>/json`), asked before anything is
+ * created for a container of it. The reference is checked first; Docker and Podman read it unescaped in the
+ * path, `/` and `:` included.
+ */
+export async function imageExists(client: EngineClient, reference: string): Promise<boolean> {
+  if (!IMAGE_REFERENCE.test(reference) || reference.includes("..")) {
+    throw new InvalidNameError(`invalid image reference ${JSON.stringify(reference)}`);
+  }
+  const response = await client.request({ method: "GET", path: `/images/${reference}/json` });
+  if (response.status === 200) return true;
+  if (response.status === 404) return false;
+  throw engineRefused(`inspect image ${JSON.stringify(reference)}`, response);
 }

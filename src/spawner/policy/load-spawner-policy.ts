@@ -3,7 +3,6 @@ import { parseByteSize } from "../plan/byte-size.js";
 import { POLICY_VARIABLES_THE_PLAN_SETS } from "../plan/environment.js";
 import {
   ACCOUNT_NAME,
-  DOCKER_NAME_PART,
   ENVIRONMENT_NAME,
   IMAGE_REFERENCE,
   MAX_ACCOUNT_ID,
@@ -11,6 +10,15 @@ import {
 } from "../plan/names.js";
 import { MIN_CPUS, MIN_MEMORY } from "../plan/resource-limits.js";
 import { DEFAULT_SPAWNER_POLICY, type SpawnerPolicy } from "./spawner-policy.js";
+
+/**
+ * A network name (`bridge`, `none`, a user-defined network), or Podman's `slirp4netns` / `pasta` with their
+ * `:option=value,…` list (`slirp4netns:allow_host_loopback=true`). Other `<mode>:<value>` forms are refused:
+ * `container:<id>` would join another container's network.
+ */
+const NETWORK_MODE = /^(?:[A-Za-z0-9][A-Za-z0-9_.-]*|(?:slirp4netns|pasta):[A-Za-z0-9_.=,/-]+)$/u;
+/** A DNS name or an IPv4 address: what may stand in a URL's host without brackets. */
+const HOST_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/u;
 
 /** A policy file the spawner cannot use; the message names the file and the key. */
 export class SpawnerPolicyError extends Error {
@@ -59,7 +67,10 @@ const READERS: Readonly<Record<keyof SpawnerPolicy, Reader>> = {
   noticePollSeconds: (value, key) => integer(value, key, 1),
   volumesDir: (value, key) => path(value, key, false),
   notebookPort: (value, key) => integer(value, key, 1, 65535),
-  networkMode: (value, key) => matching(value, key, DOCKER_NAME_PART, "a network name"),
+  networkMode: (value, key) =>
+    matching(value, key, NETWORK_MODE, "a network name, or slirp4netns:/pasta: with options"),
+  hubHostAlias: (value, key) =>
+    value === null ? null : matching(value, key, HOST_NAME, "a host name or IPv4 address"),
   runAsRoot: boolean,
   privileged: boolean,
   command: (value, key) => {

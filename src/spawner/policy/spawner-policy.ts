@@ -44,8 +44,16 @@ export interface SpawnerPolicy {
   volumesDir: string;
   /** The notebook server's port in the container, published on 127.0.0.1 with an engine-chosen host port. */
   notebookPort: number;
-  /** Docker network mode (`bridge`, or a network name). */
+  /** Docker network mode (`bridge`, a network name, or Podman's `slirp4netns[:options]`). */
   networkMode: string;
+  /**
+   * The host name or address under which containers reach JupyterHub, when it differs from the one in
+   * JupyterHub's own URLs: it replaces the host of `JUPYTERHUB_API_URL` and `JUPYTERHUB_ACTIVITY_URL` (port
+   * and path kept). E.g. `10.0.2.2` with `slirp4netns:allow_host_loopback=true`, where it is the host's
+   * 127.0.0.1; the bridge's gateway (`172.17.0.1`) for Docker's `bridge`. `null`: JupyterHub's URLs as they
+   * are (set `c.JupyterHub.hub_connect_url` there instead).
+   */
+  hubHostAlias: string | null;
   /**
    * Start the container as root. The LTIContainer images' start script needs it (it creates the user, links
    * the volumes, then drops to the user); off, the container runs as `<uid>:<gid>`.
@@ -85,6 +93,7 @@ export const DEFAULT_SPAWNER_POLICY: SpawnerPolicy = Object.freeze({
   volumesDir: ".volumes",
   notebookPort: 8888,
   networkMode: "bridge",
+  hubHostAlias: null,
   runAsRoot: false,
   privileged: false,
   command: Object.freeze(["start-notebook.sh"]),

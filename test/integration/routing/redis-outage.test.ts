@@ -84,7 +84,8 @@ t.test("Redis stopped and restarted while requests flow", async (t) => {
   t.ok(withoutRedis > 0, `${withoutRedis} of ${lookups} lookups were made while Redis was gone`);
   t.equal(misses, 0, "every lookup found its route");
   for (const replica of [a, b, c]) {
-    t.equal(replica.store.status().reloads, 2, "loaded at open and after the reconnect");
+    // At least once more after the reconnect; a slow machine may see a change number gap and reload once more.
+    t.ok(replica.store.status().reloads >= 2, "loaded at open and again after the reconnect");
     t.same(replica.states.slice(-3), ["unavailable", "syncing", "synced"]);
   }
   t.ok(a.messages().some((line) => line.startsWith("Redis route store available again")));

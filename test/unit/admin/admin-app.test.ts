@@ -28,7 +28,10 @@ const sources: AdminSources = {
     status: () => ({ backend: "memory", routes: 1 }),
   },
   relay: { status: () => ({ open: 0, byRoute: {} }), openCount: 0 },
-  capture: { status: () => ({ sessions: [], pendingExecutions: 0 }), openCount: 0 },
+  capture: {
+    status: () => ({ sessions: [], pendingExecutions: 0, heldBytes: 0, skippedMessages: 0 }),
+    openCount: 0,
+  },
   moodleOrigins: ["https://moodle.example"],
   listeners: () => undefined,
 };

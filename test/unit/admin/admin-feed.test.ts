@@ -35,7 +35,10 @@ const sources: AdminSources = {
     status: () => ({ backend: "memory", routes: 1 }),
   },
   relay: { status: () => ({ open: 2, byRoute: { "/user/a": 2 } }), openCount: 2 },
-  capture: { status: () => ({ sessions: [], pendingExecutions: 0 }), openCount: 1 },
+  capture: {
+    status: () => ({ sessions: [], pendingExecutions: 0, heldBytes: 0, skippedMessages: 0 }),
+    openCount: 1,
+  },
   moodleOrigins: [],
   listeners: () => undefined,
 };
@@ -123,8 +126,8 @@ t.test("more changes in a second than a tick carries: the pages reload instead",
 t.test("routes and kernel sessions are pushed as they change", async (t) => {
   const { feed, sent } = feedWith(1);
   t.teardown(() => feed.close());
-  events.routeChanged.publish({ path: "/user/a", target: "http://10.0.0.1:8888", local: true });
-  events.routeChanged.publish({ path: "/user/gone", local: true });
+  events.routeChanged.publish({ path: "/user/a", target: "http://10.0.0.1:8888" });
+  events.routeChanged.publish({ path: "/user/gone" });
   await new Promise((resolve) => setImmediate(resolve));
   t.same(
     sent.filter((s) => s.event === "route").map((s) => s.data),
@@ -148,6 +151,6 @@ t.test("routes and kernel sessions are pushed as they change", async (t) => {
   });
   t.same(sessions[1], { closed: 3 });
   feed.close();
-  events.routeChanged.publish({ path: "/user/a", local: true });
+  events.routeChanged.publish({ path: "/user/a" });
   t.equal(events.routeChanged.active, false, "closing ends the subscriptions");
 });

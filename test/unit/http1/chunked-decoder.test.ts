@@ -1,6 +1,7 @@
 import t from "tap";
-import { ChunkedDecoder } from "../../../src/http1/chunked-decoder.js";
-import { UpstreamProtocolError } from "../../../src/http1/response-head.js";
+import { ChunkedDecoder, MAX_CHUNK_EXTENSION_BYTES } from "../../../src/http1/chunked-decoder.js";
+import { MAX_HEADER_BYTES, UpstreamProtocolError } from "../../../src/http1/response-head.js";
+import { Random } from "../../differential/random.js";
 
 interface Decoded {
   payload: Buffer;
@@ -38,25 +39,6 @@ function caught(fn: () => unknown): unknown {
   return undefined;
 }
 
-/** A small seeded generator (mulberry32), so a failing split can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomCuts(length: number, random: () => number): number[] {
-  const count = Math.floor(random() * 12);
-  const cuts: number[] = [];
-  for (let i = 0; i < count; i++) cuts.push(1 + Math.floor(random() * (length - 1)));
-  return cuts.sort((a, b) => a - b);
-}
-
 function chunked(pieces: string[], tail = "0\r\n\r\n"): string {
   return pieces.map((piece) => `${Buffer.byteLength(piece).toString(16)}\r\n${piece}\r\n`).join("") + tail;
 }
@@ -86,11 +68,11 @@ t.test("a body fed byte by byte", async (t) => {
 });
 
 t.test("a body cut at random points (seeded) decodes the same", async (t) => {
-  const random = seeded(0x5eed);
+  const random = new Random(0x5eed);
   const trailing = "HTTP/1.1 200 OK\r\n";
   const input = Buffer.from(body + trailing);
   for (let round = 0; round < 300; round++) {
-    const cuts = randomCuts(input.length, random);
+    const cuts = random.cuts(input.length, 12);
     const result = decode(input, cuts);
     if (result.payload.toString() !== expected || result.end !== body.length) {
       t.fail(
@@ -148,21 +130,109 @@ t.test("upper and lower case hex sizes, and leading zeros", async (t) => {
   t.equal(decode(Buffer.from(`1F0\r\n${long}\r\n0\r\n\r\n`)).payload.toString(), long);
 });
 
-t.test("chunk extensions are ignored", async (t) => {
-  const input = Buffer.from('3;name=value\r\nabc\r\n2 ; quoted="a;b"\r\nde\r\n1\t;x\r\nf\r\n0;last\r\n\r\n');
+t.test("chunk extensions are checked and ignored", async (t) => {
+  const input = Buffer.from(
+    '3;name=value\r\nabc\r\n2;quoted="a;b \\"c\\""\r\nde\r\n1;x;y=z\r\nf\r\n1;=\r\ng\r\n1;a=\r\nh\r\n1;;a\r\ni\r\n0;last\r\n\r\n',
+  );
   const result = decode(input);
-  t.equal(result.payload.toString(), "abcdef");
+  t.equal(result.payload.toString(), "abcdefghi");
   t.equal(result.end, input.length);
+});
+
+// The issue's chunk-extension defect: bare LF and control bytes were accepted, as was anything after `;`.
+t.test("malformed chunk extensions are refused", async (t) => {
+  for (const extension of [
+    "; a",
+    ";a ",
+    ";a = b",
+    ";a=b c",
+    ";",
+    ";a;",
+    ';a="b',
+    ';a="b"c',
+    ";a=b=c",
+    ";a\x01",
+    ";a=\x7f",
+    ';a="\x00"',
+    ';a="\\\x01"',
+    ";a\x80",
+    ";a,b",
+  ]) {
+    const input = Buffer.from(`3${extension}\r\nabc\r\n0\r\n\r\n`, "latin1");
+    t.type(
+      caught(() => decode(input)),
+      UpstreamProtocolError,
+      JSON.stringify(extension),
+    );
+  }
+  for (const line of ["3;a\nabc\r\n0\r\n\r\n", '3;a="b"\nabc\r\n0\r\n\r\n', "3;a=b\nabc\r\n0\r\n\r\n"])
+    t.type(
+      caught(() => decode(Buffer.from(line))),
+      UpstreamProtocolError,
+      `bare LF: ${JSON.stringify(line)}`,
+    );
+});
+
+t.test("extensions are refused beyond MAX_CHUNK_EXTENSION_BYTES of names and values", async (t) => {
+  const line = (bytes: number) =>
+    Buffer.from(`1;${"n".repeat(100)}="${"v".repeat(bytes - 102)}"\r\nx\r\n0\r\n\r\n`);
+  t.equal(decode(line(MAX_CHUNK_EXTENSION_BYTES)).payload.toString(), "x", "at the limit (quotes count)");
+  t.type(
+    caught(() => decode(line(MAX_CHUNK_EXTENSION_BYTES + 1))),
+    UpstreamProtocolError,
+    "one byte over",
+  );
 });
 
 t.test("trailers are read and dropped", async (t) => {
   const input = Buffer.from("3\r\nabc\r\n0\r\nX-Checksum: 123\r\nX-Other: yes\r\n\r\nNEXT");
-  const random = seeded(7);
+  const random = new Random(7);
   for (let round = 0; round < 50; round++) {
-    const result = decode(input, randomCuts(input.length, random));
+    const result = decode(input, random.cuts(input.length, 12));
     t.equal(result.payload.toString(), "abc");
     t.equal(result.end, input.length - 4);
   }
+});
+
+// The issue's trailer defect: trailer lines took bare LF and control bytes.
+t.test("trailers follow the header rules", async (t) => {
+  const body = (trailers: string) => Buffer.from(`3\r\nabc\r\n0\r\n${trailers}\r\n`, "latin1");
+  for (const ok of ["X: y\r\n", "X:\r\n", "X:  y \t\r\n", "Transfer-Encoding:\r\n", "X: \x80\xff\r\n"])
+    t.equal(decode(body(ok)).payload.toString(), "abc", JSON.stringify(ok));
+  for (const bad of [
+    "X: y\n",
+    "X: y\r",
+    "X: a\x01b\r\n",
+    "X: a\x7fb\r\n",
+    "X : y\r\n",
+    "X y: z\r\n",
+    ": y\r\n",
+    " X: y\r\n",
+    "X\r\n",
+    "X: y\r\n folded\r\n",
+    "Content-Length: 3\r\n",
+    "content-LENGTH: 3\r\n",
+  ])
+    t.type(
+      caught(() => decode(body(bad))),
+      UpstreamProtocolError,
+      JSON.stringify(bad),
+    );
+  t.type(
+    caught(() => decode(Buffer.from("0\r\n\r\r"))),
+    UpstreamProtocolError,
+    "CR CR at the end",
+  );
+});
+
+t.test("trailers are refused at MAX_HEADER_BYTES of name and value bytes", async (t) => {
+  const trailer = (bytes: number) => Buffer.from(`0\r\nT: ${"t".repeat(bytes - 1)}\r\n\r\n`);
+  t.equal(decode(trailer(MAX_HEADER_BYTES - 1)).done, true, "one under the limit");
+  t.type(
+    caught(() => decode(trailer(MAX_HEADER_BYTES))),
+    UpstreamProtocolError,
+    "at the limit",
+  );
 });
 
 t.test("payload pieces are views of the input, not copies", async (t) => {
@@ -187,8 +257,10 @@ t.test("malformed framing throws UpstreamProtocolError", async (t) => {
     "data without CR": "3\r\nabc\n0\r\n\r\n",
     "data CR without LF": "3\r\nabc\rX0\r\n\r\n",
     "oversized size": "fffffffffffffffff\r\n",
-    "long extension": `1;${"e".repeat(9000)}\r\nx\r\n0\r\n\r\n`,
-    "long trailer": `0\r\nX: ${"t".repeat(9000)}\r\n\r\n`,
+    "blank after size": "3 \r\nabc\r\n0\r\n\r\n",
+    "tab after size": "3\t\r\nabc\r\n0\r\n\r\n",
+    "blank before size": " 3\r\nabc\r\n0\r\n\r\n",
+    "size overflowing 64 bits": "10000000000000000\r\n",
   };
   for (const [name, text] of Object.entries(cases)) {
     const input = Buffer.from(text);
@@ -206,16 +278,21 @@ t.test("malformed framing throws UpstreamProtocolError", async (t) => {
   }
 });
 
-t.test("a size just under the safe-integer limit is accepted until data runs out", async (t) => {
+t.test("sizes up to 2^64 - 1 are read (such a chunk never ends); beyond, they are refused", async (t) => {
   const decoder = new ChunkedDecoder();
   let emitted = 0;
   t.equal(
-    decoder.push(Buffer.from("1fffffffffffff\r\nabc"), (piece) => (emitted += piece.length)),
+    decoder.push(Buffer.from("ffffffffffffffff\r\nabc"), (piece) => (emitted += piece.length)),
     -1,
   );
   t.equal(emitted, 3);
+  t.equal(
+    decode(Buffer.from(`${"0".repeat(40)}3\r\nabc\r\n0\r\n\r\n`)).payload.toString(),
+    "abc",
+    "leading zeros",
+  );
   t.type(
-    caught(() => new ChunkedDecoder().push(Buffer.from("20000000000000\r\n"), () => undefined)),
+    caught(() => new ChunkedDecoder().push(Buffer.from("10000000000000000\r\n"), () => undefined)),
     UpstreamProtocolError,
   );
 });

@@ -1,6 +1,5 @@
 import t from "tap";
-import { ResponseHeadReader } from "../../../src/http1/response-head-reader.js";
-import { MAX_RESPONSE_HEAD } from "../../../src/http1/response-head.js";
+import { MAX_RAW_HEAD, ResponseHeadReader } from "../../../src/http1/response-head-reader.js";
 
 const HEAD = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-A: b\r\n\r\n";
 
@@ -45,6 +44,34 @@ t.test("CR LF CR followed by something else is not the end", async (t) => {
   );
 });
 
+t.test("empty lines before the status line are skipped, as llhttp skips them", async (t) => {
+  const bytes = Buffer.from(`\r\n\n\r${HEAD}body`);
+  for (let cut = 0; cut < bytes.length; cut++) {
+    const reader = new ResponseHeadReader("GET");
+    const first = reader.push(bytes.subarray(0, cut));
+    const read = first ?? reader.push(bytes.subarray(cut));
+    t.equal(read?.raw.toString(), HEAD, `cut at ${cut}`);
+  }
+  const reader = new ResponseHeadReader("GET");
+  t.equal(reader.push(Buffer.from("\r\n\r\n")), undefined, "only empty lines: no head yet");
+  t.equal(reader.partial, false, "and nothing collected");
+});
+
+t.test("a status line ending in CR CR, with no header after it, ends at the next CR LF", async (t) => {
+  // llhttp takes CR or LF after the status line's CR; then an empty line ends the head.
+  const bytes = Buffer.from("HTTP/1.1 204 No Content\r\r\r\nnext");
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const reader = new ResponseHeadReader("GET");
+    const read = reader.push(bytes.subarray(0, cut)) ?? reader.push(bytes.subarray(cut));
+    t.equal(read?.head.status, 204, `cut at ${cut}`);
+    t.equal(read?.raw.length, bytes.length - "next".length);
+  }
+});
+
+t.test("a status line's CR followed by anything but LF or CR is refused at once", async (t) => {
+  t.throws(() => new ResponseHeadReader("GET").push(Buffer.from("HTTP/1.1 200 OK\rX")), /status line/);
+});
+
 t.test("pieces are copied: memory reused by the connection does not change the head", async (t) => {
   const reader = new ResponseHeadReader("GET");
   const memory = Buffer.from("HTTP/1.1 200 OK\r\n");
@@ -54,7 +81,7 @@ t.test("pieces are copied: memory reused by the connection does not change the h
 });
 
 t.test("a head larger than the limit is refused, split or not", async (t) => {
-  const big = Buffer.alloc(MAX_RESPONSE_HEAD + 10, 0x61);
+  const big = Buffer.alloc(MAX_RAW_HEAD + 10, 0x61);
   t.throws(() => new ResponseHeadReader("GET").push(big), /too large/);
   const reader = new ResponseHeadReader("GET");
   t.throws(() => {

@@ -319,6 +319,39 @@ t.test("a 101 nobody asked for is a protocol error", async (t) => {
   await waitUntil(() => server.connections[0].closed, "the connection to be dropped");
 });
 
+t.test("a status below 100, which llhttp reads, cannot be passed on: a protocol error", async (t) => {
+  const server = await rawServer(t, (request) =>
+    request.respond("HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n"),
+  );
+  const pool = makePool(t, server.target);
+  const outcome = await send(pool, get("/")).settled;
+  t.same(outcome.events, ["error"]);
+  t.equal(outcome.error?.code, "UPSTREAM_PROTOCOL");
+});
+
+t.test("a reason phrase with control characters is dropped; the answer goes on", async (t) => {
+  const server = await rawServer(t, (request) =>
+    request.respond(`HTTP/1.1 404 Not\x01Found\x7f\r\nContent-Length: 4\r\n\r\ngone`),
+  );
+  const pool = makePool(t, server.target);
+  const outcome = await send(pool, get("/")).settled;
+  assertComplete(t, outcome, "gone", 404);
+  t.equal(outcome.head?.statusMessage, "", "Node's server would refuse to write it");
+});
+
+t.test("an HTTP/1.0 answer with Transfer-Encoding is read, then its connection closed", async (t) => {
+  const server = await rawServer(t, (request) =>
+    request.respond(
+      "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    ),
+  );
+  const pool = makePool(t, server.target);
+  assertComplete(t, await send(pool, get("/")).settled, "abc");
+  await waitUntil(() => server.connections[0].closed, "the connection to be dropped");
+  assertComplete(t, await send(pool, get("/")).settled, "abc");
+  t.equal(server.connections.length, 2);
+});
+
 // ---- Stale keep-alive connections ----
 
 t.test("an idle connection the upstream closed is not used again", async (t) => {
@@ -496,7 +529,10 @@ t.test("malformed heads fail the exchange and drop the connection", async (t) =>
     "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
     "garbage\r\n\r\n",
     "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-    `HTTP/1.1 200 OK\r\n${"X-Pad: padding padding padding\r\n".repeat(2200)}`,
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nX-Control: a\x01b\r\nContent-Length: 0\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: \xa02\r\n\r\nab",
+    `HTTP/1.1 200 OK\r\n${"X-Pad: padding padding padding\r\n".repeat(9000)}`,
   ];
   const server = await rawServer(t, (request) => request.respond(answers[server.connections.length - 1]));
   const pool = makePool(t, server.target);
@@ -1074,3 +1110,51 @@ t.test("memory still held by a finished exchange's sink is never read into for t
   t.equal(server.connections.length, 1, "both exchanges ran on one connection");
   t.equal(Buffer.concat(kept).toString("latin1"), "first-answer", "the first sink's chunks are intact");
 });
+
+// ---- Limits: a client's share, the wait queue and its deadline ----
+
+t.test("a client holds at most its share of a bounded pool; the others are served", async (t) => {
+  const server = await rawServer(t, () => undefined);
+  const pool = makePool(t, server.target, { connectionsPerOrigin: 4, clientSharePercent: 50 });
+  const hog = [1, 2, 3].map((i) => pool.request(get(`/hog${i}`), sinkIgnoring(), "10.0.0.1"));
+  const other = send(pool, get("/other"));
+  t.ok(hog.length === 3);
+  await waitUntil(() => server.requests.length === 3, "two hog requests and the other upstream");
+  await sleep(50);
+  t.same(
+    server.requests.map((request) => request.requestLine).sort(),
+    ["GET /hog1 HTTP/1.1", "GET /hog2 HTTP/1.1", "GET /other HTTP/1.1"],
+    "the hog's third request waits although connections are free",
+  );
+  server.requests.find((request) => request.requestLine === "GET /hog1 HTTP/1.1")?.respond(ok("1"));
+  await waitUntil(() => server.requests.length === 4, "the hog's third request once its first is done");
+  t.equal(server.requests[3].requestLine, "GET /hog3 HTTP/1.1");
+  server.requests.find((request) => request.requestLine === "GET /other HTTP/1.1")?.respond(ok("other"));
+  assertComplete(t, await other.settled, "other");
+});
+
+t.test("a waiting request fails after queueTimeoutMs; beyond queueLimit it fails at once", async (t) => {
+  const server = await rawServer(t, () => undefined);
+  const pool = makePool(t, server.target, { connectionsPerOrigin: 1, queueLimit: 1, queueTimeoutMs: 200 });
+  send(pool, get("/busy"));
+  const waiting = send(pool, get("/waiting"));
+  const refused = send(pool, get("/refused"));
+  t.equal((await refused.settled).error?.code, "UPSTREAM_QUEUE_FULL", "over the queue limit: at once");
+  const startedAt = Date.now();
+  t.equal((await waiting.settled).error?.code, "UPSTREAM_QUEUE_TIMEOUT", "the waiting one at the deadline");
+  t.ok(Date.now() - startedAt < 1000);
+  t.equal(server.requests.length, 1, "neither reached the upstream");
+  t.same(pool.load, { connections: 1, waiting: 0 });
+});
+
+t.test("connectionsPerOrigin 0: no bound", async (t) => {
+  const server = await rawServer(t, () => undefined);
+  const pool = makePool(t, server.target, { connectionsPerOrigin: 0 });
+  for (let i = 0; i < 300; i++) send(pool, get(`/${i}`));
+  await waitUntil(() => server.connections.length === 300, "300 connections");
+  t.same(pool.load, { connections: 300, waiting: 0 });
+});
+
+function sinkIgnoring() {
+  return { onHead: () => undefined, onData: () => true, onEnd: () => undefined, onError: () => undefined };
+}

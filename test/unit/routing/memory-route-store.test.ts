@@ -222,3 +222,20 @@ t.test("getAllJson is JSON.stringify(getAll()) through notes, updates, re-adds a
     "/user/a": { target: "http://a2" },
   });
 });
+
+t.test("the store announces its changes to whoever listens (the admin page)", async (t) => {
+  const { events } = await import("../../../src/events.js");
+  const seen: unknown[] = [];
+  const stop = events.routeChanged.subscribe((change) => seen.push(change));
+  t.teardown(stop);
+  const store = new MemoryRouteStore();
+  store.add("/user/ann/", { target: "http://127.0.0.1:1" });
+  store.update("/user/ann", { last_activity: new Date() });
+  store.remove("/user/ann");
+  store.remove("/user/ann");
+  t.same(
+    seen,
+    [{ path: "/user/ann", target: "http://127.0.0.1:1" }, { path: "/user/ann" }],
+    "added and removed, once each",
+  );
+});

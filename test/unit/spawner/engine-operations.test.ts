@@ -3,6 +3,7 @@ import { EngineClient } from "../../../src/spawner/engine/engine-client.js";
 import {
   createContainer,
   inspectContainer,
+  listContainers,
   publishedPort,
   removeContainer,
   startContainer,
@@ -13,7 +14,7 @@ import {
   listCourseVolumes,
   removeCourseVolume,
 } from "../../../src/spawner/engine/course-volumes.js";
-import { listImages } from "../../../src/spawner/engine/images.js";
+import { imageExists, listImages } from "../../../src/spawner/engine/images.js";
 import { startFakeEngine, type FakeAnswer, type ReceivedRequest } from "../../support/fake-engine.js";
 
 /** A client of a fake engine (API version fixed, so every request is the operation's own). */
@@ -146,7 +147,12 @@ t.test("inspect: state, limits, environment, binds, address and published port",
     body: {
       Id: "f00d",
       Name: "/jupyterhub-219-12-h-abc-u",
-      Config: { Image: "img:1", Env: ["A=1"], User: "30005:30000" },
+      Config: {
+        Image: "img:1",
+        Env: ["A=1"],
+        User: "30005:30000",
+        Labels: { "ltictr-proxy.user": "u", odd: 3 },
+      },
       State: { Status: "running", Running: true, ExitCode: 0 },
       HostConfig: {
         Binds: ["v:/w:rw"],
@@ -172,6 +178,7 @@ t.test("inspect: state, limits, environment, binds, address and published port",
     exitCode: 0,
     env: ["A=1"],
     user: "30005:30000",
+    labels: { "ltictr-proxy.user": "u" },
     binds: ["v:/w:rw"],
     memory: 2147483648,
     cpuPeriod: 100000,
@@ -259,4 +266,47 @@ t.test("volumes: engine refusals become clear errors", async (t) => {
     code: "ENGINE_ERROR",
     message: "the container engine refused to list volumes: 500 database is locked",
   });
+});
+
+t.test("containers by label: all states, the filter sent and applied again", async (t) => {
+  const { engine, client } = await fakeEngine(t, () => ({
+    status: 200,
+    body: [
+      { Id: "b2", Names: ["/zeta"], State: "running", Labels: { user: "alice", server: "" } },
+      { Id: "a1", Names: ["/alpha"], State: "stopped", Labels: { user: "alice", server: "" } },
+      // an engine that ignored the filter would list this one too
+      { Id: "c3", Names: ["/other"], State: "running", Labels: { user: "bob", server: "" } },
+    ],
+  }));
+  t.same(await listContainers(client, { user: "alice", server: "" }), [
+    { id: "a1", name: "alpha", status: "exited", labels: { user: "alice", server: "" } },
+    { id: "b2", name: "zeta", status: "running", labels: { user: "alice", server: "" } },
+  ]);
+  const query = new URL(engine.requests[0]!.url, "http://x").searchParams;
+  t.equal(query.get("all"), "true");
+  t.same(JSON.parse(query.get("filters") ?? ""), { label: ["user=alice", "server="] });
+  await listContainers(client);
+  t.equal(new URL(engine.requests[1]!.url, "http://x").searchParams.get("filters"), null, "no filter");
+});
+
+t.test("image presence: the reference in the path as the engines read it, checked first", async (t) => {
+  const { engine, client } = await fakeEngine(t, (request) => {
+    if (request.url.includes("there")) return { status: 200, body: { Id: "sha256:1" } };
+    if (request.url.includes("broken")) return { status: 500, body: { message: "storage corrupt" } };
+    return { status: 404, body: { message: "no such image" } };
+  });
+  t.equal(await imageExists(client, "localhost/there:1"), true);
+  t.equal(await imageExists(client, "ghcr.io/missing/image@sha256:abc"), false);
+  t.same(
+    engine.requests.map((request) => request.url),
+    ["/v1.41/images/localhost/there:1/json", "/v1.41/images/ghcr.io/missing/image@sha256:abc/json"],
+  );
+  await t.rejects(imageExists(client, "broken:1"), {
+    code: "ENGINE_ERROR",
+    message: 'the container engine refused to inspect image "broken:1": 500 storage corrupt',
+  });
+  for (const reference of ["../../containers/x", "a/../b", "a?b", "a b", ""]) {
+    await t.rejects(imageExists(client, reference), { code: "INVALID_NAME" }, reference);
+  }
+  t.equal(engine.requests.length, 3, "refused references never reach the engine");
 });

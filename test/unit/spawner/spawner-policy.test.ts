@@ -1,6 +1,7 @@
 import t from "tap";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   SpawnerPolicyError,
   loadSpawnerPolicy,
@@ -56,6 +57,8 @@ t.test("keys the operator sets", async (t) => {
       defaultUrl: "/tree",
       homeTemplate: "/srv/home/{username}",
       runAsRoot: true,
+      networkMode: "slirp4netns:allow_host_loopback=true",
+      hubHostAlias: "10.0.2.2",
       command: ["start.sh", "jupyterhub-singleuser"],
       environment: { TZ: "UTC", GRANT_SUDO: null, PIP_NO_CACHE_DIR: "1" },
     },
@@ -68,6 +71,8 @@ t.test("keys the operator sets", async (t) => {
     memLimitMax: 8 * 1024 ** 3,
     allowUnlimited: false,
     runAsRoot: true,
+    networkMode: "slirp4netns:allow_host_loopback=true",
+    hubHostAlias: "10.0.2.2",
     command: ["start.sh", "jupyterhub-singleuser"],
   });
   t.equal(policy.environment.TZ, "UTC");
@@ -106,6 +111,11 @@ t.test("invalid policies name the file and the key", async (t) => {
     [{ volumesDir: "../up" }, /volumesDir must be a relative path/],
     [{ notebookPort: 70000 }, /notebookPort must be a number from 1 to 65535/],
     [{ networkMode: "container:abc" }, /networkMode must be a network name/],
+    [{ networkMode: "slirp4netns:a b" }, /networkMode must be a network name/],
+    [{ networkMode: "bridge:x" }, /networkMode must be a network name/],
+    [{ hubHostAlias: "10.0.2.2:8081" }, /hubHostAlias must be a host name or IPv4 address/],
+    [{ hubHostAlias: "a/b" }, /hubHostAlias must be a host name or IPv4 address/],
+    [{ hubHostAlias: "" }, /hubHostAlias must be a host name or IPv4 address/],
     [{ command: [] }, /command must name a command/],
     [{ command: "start.sh" }, /command must be a list/],
     [{ environment: { "A B": "x" } }, /environment: "A B" is not a variable name/],
@@ -136,5 +146,15 @@ t.test("policy files", async (t) => {
   t.throws(() => loadSpawnerPolicy(join(dir, "missing.json")), {
     name: "SpawnerPolicyError",
     message: /missing\.json: cannot read the spawner policy/,
+  });
+});
+
+t.test("the example policy in config/ is valid", async (t) => {
+  const example = fileURLToPath(new URL("../../../../config/spawner-policy.example.json", import.meta.url));
+  t.match(loadSpawnerPolicy(example), {
+    networkMode: "slirp4netns:allow_host_loopback=true",
+    hubHostAlias: "10.0.2.2",
+    imageFilter: "jupyterhub -old",
+    allowUnlimited: false,
   });
 });

@@ -1,5 +1,6 @@
 import t from "tap";
 import { FrameParser, type DataOpcode } from "../../../src/websocket/frame-parser.js";
+import { MemoryBudget } from "../../../src/websocket/memory-budget.js";
 import {
   OP_BINARY,
   OP_CLOSE,
@@ -246,4 +247,52 @@ t.test("nextMark: whole unmasked messages without a mark in their bytes are skip
   parser.push(text("masked WANTED", KEY));
   t.equal(received.at(-1)?.payload.toString(), "masked WANTED", "masked message delivered");
   t.equal(parser.stats.skippedOversize, 0, "skipping for lack of a mark is not an oversize skip");
+});
+
+t.test(
+  "memory budget: a message held across pushes is charged; one that does not fit is skipped",
+  async (t) => {
+    const socket = new MemoryBudget(1000, new MemoryBudget(1500));
+    const skips: Array<[string, number]> = [];
+    const { parser, received } = collector({
+      budget: socket,
+      onSkip: (reason, bytes) => skips.push([reason, bytes]),
+    });
+    const mask = Buffer.from([1, 2, 3, 4]);
+    // A whole message in one push is never charged, even over the budget.
+    parser.push(encodeFrame({ opcode: OP_TEXT, payload: Buffer.alloc(4000, 0x61), maskKey: mask }));
+    t.equal(received.length, 1, "a large message that arrives whole is delivered");
+    t.equal(socket.used, 0);
+
+    const first = encodeFrame({
+      opcode: OP_TEXT,
+      fin: false,
+      payload: Buffer.alloc(600, 0x62),
+      maskKey: mask,
+    });
+    parser.push(first);
+    t.equal(socket.used, 600, "the unfinished part is charged");
+    parser.push(
+      encodeFrame({ opcode: OP_CONTINUATION, fin: false, payload: Buffer.alloc(600, 0x63), maskKey: mask }),
+    );
+    t.equal(socket.used, 0, "over the socket's budget: the message is dropped and its memory released");
+    t.same(skips, [["memory-budget", 1200]]);
+    parser.push(encodeFrame({ opcode: OP_CONTINUATION, payload: Buffer.from("end"), maskKey: mask }));
+    t.equal(received.length, 1, "the skipped message is not delivered");
+    parser.push(encodeFrame({ opcode: OP_TEXT, payload: Buffer.from("next"), maskKey: mask }));
+    t.equal(received[1]?.payload.toString(), "next", "the next message parses");
+  },
+);
+
+t.test("memory budget: the shared budget bounds several parsers; dispose releases", async (t) => {
+  const shared = new MemoryBudget(1000);
+  const a = collector({ budget: new MemoryBudget(800, shared) });
+  const b = collector({ budget: new MemoryBudget(800, shared) });
+  const frame = encodeFrame({ opcode: OP_BINARY, fin: false, payload: Buffer.alloc(600) });
+  a.parser.push(frame);
+  b.parser.push(frame);
+  t.equal(shared.used, 600, "the second does not fit the shared budget");
+  t.equal(b.parser.stats.skippedBudget, 1);
+  a.parser.dispose();
+  t.equal(shared.used, 0, "dispose gives the memory back");
 });
