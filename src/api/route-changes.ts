@@ -24,7 +24,7 @@ export class RouteChanges {
     this.options.log.info("Adding route %s -> %s", key, route.target);
     await this.options.store.add(key, route);
     this.options.log.info("Route added %s -> %s", key, route.target);
-    // Stores that announce their changes (Redis: also those of other replicas) publish the event themselves.
+    // Stores that announce their changes (in-memory; Redis, also for other replicas) publish the event themselves.
     if (!this.options.store.announcesChanges && events.routeChanged.active)
       events.routeChanged.publish({ path: key, target: route.target });
     this.options.onChange?.();
