@@ -2,6 +2,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { ChunkedDecoder } from "../http1/chunked-decoder.js";
 import type { BodyFraming } from "../http1/response-head.js";
+import { endWithGrace } from "./end-with-grace.js";
 
 /** How long a client gets to read a refusal before its socket is dropped. */
 export const REFUSAL_GRACE_MS = 5000;
@@ -69,10 +70,7 @@ export function passRefusal(
     done = true;
     upstream.off("data", forward);
     upstream.destroy();
-    if (!client.destroyed) {
-      client.end();
-      setTimeout(() => client.destroy(), REFUSAL_GRACE_MS).unref();
-    }
+    if (!client.destroyed) endWithGrace(client, REFUSAL_GRACE_MS);
   };
   const forward = (chunk: Buffer): void => {
     const { part, ended } = end.take(chunk);

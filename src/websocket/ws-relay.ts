@@ -11,6 +11,7 @@ import type { UpstreamTarget } from "../http1/upstream-target.js";
 import type { Logger } from "../log/logger.js";
 import type { ActivityRecorder } from "../routing/activity-recorder.js";
 import type { RouteMatch } from "../routing/route-store.js";
+import { endWithGrace } from "./end-with-grace.js";
 import { GuardedTap } from "./guarded-tap.js";
 import { passRefusal, REFUSAL_GRACE_MS } from "./pass-refusal.js";
 import { RelayedPair, type PairObserver } from "./relayed-pair.js";
@@ -31,9 +32,11 @@ export interface WebSocketRelayOptions {
 /** Writes a complete, closing HTTP error on a socket that asked for an upgrade (CHP left some open). */
 export function rejectUpgrade(socket: Duplex, code: number): void {
   if (socket.destroyed) return;
-  socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-  // A client that never reads must not keep the socket: give the answer a moment, then drop it.
-  setTimeout(() => socket.destroy(), REFUSAL_GRACE_MS).unref();
+  endWithGrace(
+    socket,
+    REFUSAL_GRACE_MS,
+    `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+  );
 }
 
 export interface RelayStatus {
