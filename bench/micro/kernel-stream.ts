@@ -97,13 +97,17 @@ function parserCase(name: string, chunks: Buffer[], messages: number, server: bo
 }
 
 function tapCase(name: string, format: WireFormat, s: Streams, direction: "server" | "client"): MicroCase {
-  const logger = pino({ level: "silent" });
+  // One factory for the process's life, as in the proxy; a tap per socket.
+  let records = 0;
+  const factory = new KernelSocketTap({
+    sink: { accept: () => records++ },
+    logger: pino({ level: "silent" }),
+  });
   return {
     name,
     ops: direction === "server" ? s.serverMessages : s.clientMessages,
     run() {
-      let records = 0;
-      const factory = new KernelSocketTap({ sink: { accept: () => records++ }, logger });
+      records = 0;
       const tap = factory.tapFor({
         url: `/user/bench/api/kernels/${KERNEL_ID}/channels?session_id=${SESSION}`,
         headers: {},
