@@ -20,6 +20,7 @@ import { idleWebSockets } from "./scenarios/idle-websockets.js";
 import { manyRoutes } from "./scenarios/many-routes.js";
 import { moodleDelivery } from "./scenarios/moodle-delivery.js";
 import { memorySoak } from "./scenarios/memory-soak.js";
+import { redisStore } from "./scenarios/redis-store.js";
 
 /**
  * `npm run bench`: one backend, CHP 5.3.0, ltictr-proxy (and another build of it with `--baseline`) and the
@@ -33,6 +34,7 @@ const SCENARIOS: readonly Scenario[] = [
   manyRoutes,
   moodleDelivery,
   memorySoak,
+  redisStore,
 ];
 
 function log(message: string): void {

@@ -30,7 +30,7 @@ export interface BenchOptions {
   baselineBin?: string;
 }
 
-export const ALL_SCENARIOS = [1, 2, 3, 4, 5, 6, 7];
+export const ALL_SCENARIOS = [1, 2, 3, 4, 5, 6, 7, 8];
 
 const FULL: Omit<BenchOptions, "quick" | "scenarios" | "targets" | "profile" | "baselineBin"> = {
   durationS: 6,

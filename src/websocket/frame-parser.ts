@@ -153,16 +153,32 @@ export class FrameParser {
   }
 
   /**
-   * Feeds the next bytes of the stream. `chunk` is only read, never modified; unmasked payload is
-   * handed out as views of it, so callers must not modify the chunk afterwards either.
+   * Feeds the next bytes of the stream. `chunk` is only read, never modified; unmasked payload is handed out as
+   * views of it, valid until `push` returns (what the parser keeps longer, it copies).
    */
   push(chunk: Buffer): void {
     if (this.nextMark) this.markAt = this.nextMark(chunk, 0);
+    const before = this.pieces;
+    const held = before?.length ?? 0;
     let pos = 0;
     while (pos < chunk.length && this.failure === undefined) {
       pos = this.inPayload ? this.consumePayload(chunk, pos) : this.consumeHeader(chunk, pos);
     }
+    // Pieces added by this push: past the held ones, or all of them in a list begun during it.
+    if (this.pieces !== undefined) this.ownPieces(chunk, this.pieces === before ? held : 0);
     if (this.budget && this.collected > this.charged) this.charge();
+  }
+
+  /**
+   * An unfinished message keeps its bytes until its end: the views of this chunk among them become copies, so the
+   * caller may read into the chunk's memory again (the relay's shared read memory). Unmasked pieces are copies
+   * already, and so are the views of earlier chunks.
+   */
+  private ownPieces(chunk: Buffer, from: number): void {
+    const pieces = this.pieces as Buffer[];
+    for (let i = from; i < pieces.length; i++) {
+      if (pieces[i]!.buffer === chunk.buffer) pieces[i] = Buffer.from(pieces[i]!);
+    }
   }
 
   /** The socket is gone: whatever an unfinished message held goes back to the budget. */

@@ -284,6 +284,30 @@ t.test("maskedMark: whole masked messages are unmasked only when the mark is in 
   t.ok(parser.atRest, "at rest between messages");
 });
 
+t.test("the memory of a pushed chunk may be read into again once push returns", async (t) => {
+  const random = seededRandom(23);
+  const messages = Array.from({ length: 40 }, (_, i) => randomBytesFrom(random, 1 + ((i * 977) % 5000)));
+  const stream = Buffer.concat(
+    messages.map((payload, i) =>
+      encodeFrame({ opcode: OP_BINARY, payload, maskKey: i % 3 ? undefined : KEY }),
+    ),
+  );
+  const { parser, received } = collector();
+  // One memory for every read, overwritten with garbage after each push, as the relay's shared read memory.
+  const memory = Buffer.alloc(700);
+  for (let at = 0; at < stream.length; at += memory.length) {
+    const read = stream.subarray(at, at + memory.length);
+    read.copy(memory);
+    parser.push(memory.subarray(0, read.length));
+    memory.fill(0xee);
+  }
+  t.equal(received.length, messages.length, "every message handed out");
+  t.ok(
+    received.every((r, i) => r.payload.equals(messages[i]!)),
+    "each one intact, also those cut across reads",
+  );
+});
+
 t.test("isRelevant decides for whole unmasked messages and sees them in place", async (t) => {
   const seen: string[] = [];
   const { parser, received } = collector({
