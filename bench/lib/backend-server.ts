@@ -9,6 +9,8 @@ import {
   encodeFromServer,
   executeReply,
   isBinaryFormat,
+  kernelInfoReply,
+  statusMessage,
   streamOutput,
   type KernelMessage,
   type WireFormat,
@@ -19,7 +21,8 @@ import {
  *  - HTTP: an 11-byte body, or 1 MiB for paths ending in `/1mb`; keep-alive kept open for the whole run.
  *  - WebSocket: a fake Jupyter kernel. For each execute_request it receives it streams
  *    `msgs-per-request − 1` iopub `stream` outputs and then the shell `execute_reply`, in the wire
- *    format the client negotiated (v1 if offered, as jupyter_server ≥ 2 does; legacy otherwise).
+ *    format the client negotiated (v1 if offered, as jupyter_server ≥ 2 does; legacy otherwise). A
+ *    kernel_info_request is answered as ipykernel does: iopub status busy, the shell kernel_info_reply, idle.
  * Prints `LISTENING <port>` when ready.
  */
 const options = agentOptions(["msgs-per-request", "content-bytes"]);
@@ -73,7 +76,18 @@ wss.on("connection", (ws: WebSocket) => {
         ? Buffer.concat(data)
         : Buffer.from(data);
     const message = decodeMessage(format, bytes);
-    if (message?.channel !== "shell" || message.header.msg_type !== "execute_request") return;
+    if (message?.channel !== "shell") return;
+    if (message.header.msg_type === "kernel_info_request") {
+      const binary = isBinaryFormat(format);
+      for (const answer of [
+        statusMessage(message, kernelSession, "busy"),
+        kernelInfoReply(message, kernelSession),
+        statusMessage(message, kernelSession, "idle"),
+      ])
+        ws.send(encodeFromServer(format, answer), { binary });
+      return;
+    }
+    if (message.header.msg_type !== "execute_request") return;
     queue.push(message);
     if (!streaming) void stream();
   });

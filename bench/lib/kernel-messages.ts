@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 
 /**
- * Kernel messages as they cross the WebSocket (kernel-ws-protocol-and-perf.md A.3 / A.4): the browser's
- * execute_request, and the kernel's iopub `stream` outputs and shell `execute_reply`, in either wire format.
+ * Kernel messages as they cross the WebSocket between JupyterLab and jupyter_server: the browser's
+ * kernel_info_request and execute_request, and the kernel's replies, iopub `status` and `stream` outputs, in
+ * either wire format — v1 (`v1.kernel.websocket.jupyter.org`: binary, a little-endian uint64 offset table, then
+ * channel and the four JSON parts) or legacy (one JSON text frame with a `channel` key).
  */
 export type WireFormat = "v1" | "legacy";
 export const V1_PROTOCOL = "v1.kernel.websocket.jupyter.org";
@@ -147,6 +149,71 @@ export function executeRequest(session: string, cellNumber: number): KernelMessa
       stop_on_error: true,
       code: `for i in range(100): print(i, "x" * 1000)  # cell ${cellNumber}`,
     },
+  };
+}
+
+/** What JupyterLab sends first on every kernel socket it opens (and again after each reconnect). */
+export function kernelInfoRequest(session: string): KernelMessage {
+  return {
+    channel: "shell",
+    header: header("kernel_info_request", session, "", "5.2"),
+    parent_header: {},
+    metadata: {},
+    content: {},
+  };
+}
+
+/** ipykernel 6's `kernel_info_reply` (Python 3.11), child of `request`. */
+export function kernelInfoReply(request: KernelMessage, kernelSession: string): KernelMessage {
+  const doc = (topic: string) => `https://docs.python.org/3.11/${topic}`;
+  return {
+    channel: "shell",
+    header: header("kernel_info_reply", kernelSession, "bench", "5.3"),
+    parent_header: request.header,
+    metadata: {},
+    content: {
+      status: "ok",
+      protocol_version: "5.3",
+      implementation: "ipython",
+      implementation_version: "8.20.0",
+      language_info: {
+        name: "python",
+        version: "3.11.2",
+        mimetype: "text/x-python",
+        codemirror_mode: { name: "ipython", version: 3 },
+        pygments_lexer: "ipython3",
+        nbconvert_exporter: "python",
+        file_extension: ".py",
+      },
+      banner:
+        "Python 3.11.2 (main, Mar 13 2023, 12:18:29) [GCC 12.2.0]\nType 'copyright', 'credits' or 'license' for " +
+        "more information\nIPython 8.20.0 -- An enhanced Interactive Python. Type '?' for help.\n",
+      help_links: [
+        { text: "Python Reference", url: doc("") },
+        { text: "IPython Reference", url: "https://ipython.org/documentation.html" },
+        { text: "NumPy Reference", url: "https://docs.scipy.org/doc/numpy/reference/" },
+        { text: "SciPy Reference", url: "https://docs.scipy.org/doc/scipy/reference/" },
+        { text: "Matplotlib Reference", url: "https://matplotlib.org/contents.html" },
+        { text: "SymPy Reference", url: "http://docs.sympy.org/latest/index.html" },
+        { text: "pandas Reference", url: "https://pandas.pydata.org/pandas-docs/stable/" },
+      ],
+      debugger: true,
+    },
+  };
+}
+
+/** The iopub `status` (busy / idle) ipykernel publishes around every request it handles. */
+export function statusMessage(
+  request: KernelMessage,
+  kernelSession: string,
+  state: "busy" | "idle",
+): KernelMessage {
+  return {
+    channel: "iopub",
+    header: header("status", kernelSession, "bench", "5.3"),
+    parent_header: request.header,
+    metadata: {},
+    content: { execution_state: state },
   };
 }
 

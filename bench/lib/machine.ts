@@ -1,5 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { cpus, release, totalmem } from "node:os";
+import { cpus, loadavg, release, totalmem } from "node:os";
 import { pinningEnabled } from "./children.js";
 
 export interface MachineInfo {
@@ -10,6 +11,8 @@ export interface MachineInfo {
   node: string;
   /** Whether proxies ran on their own core (taskset), as the anchors were measured. */
   pinned: boolean;
+  /** 1, 5 and 15-minute load averages when the run began: others' work on the shared cores shows here. */
+  loadAverage: number[];
 }
 
 function cpuModel(): string {
@@ -30,5 +33,21 @@ export function machineInfo(): MachineInfo {
     kernel: release(),
     node: process.version,
     pinned: pinningEnabled(),
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
   };
+}
+
+/** The commit a checkout is at (short form, `+` when it has uncommitted changes), or undefined outside git. */
+export function checkoutCommit(dir: string): string | undefined {
+  try {
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-C", dir, ...args], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      }).trim();
+    const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
+    return `${git("rev-parse", "--short", "HEAD")}${dirty ? "+" : ""}`;
+  } catch {
+    return undefined;
+  }
 }

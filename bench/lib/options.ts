@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { TARGET_KINDS, type TargetKind } from "./targets.js";
 
@@ -24,11 +26,13 @@ export interface BenchOptions {
   sliceS: number;
   /** Run ltictr-proxy under `node --cpu-prof` and print its hot spots at the end. */
   profile: boolean;
+  /** Launcher of another build to run as the `baseline` target (`<dir>/bin/ltictr-proxy.js`). */
+  baselineBin?: string;
 }
 
-export const ALL_SCENARIOS = [1, 2, 3, 4, 5, 6, 7];
+export const ALL_SCENARIOS = [1, 2, 3, 4, 5, 6, 7, 8];
 
-const FULL: Omit<BenchOptions, "quick" | "scenarios" | "targets" | "profile"> = {
+const FULL: Omit<BenchOptions, "quick" | "scenarios" | "targets" | "profile" | "baselineBin"> = {
   durationS: 6,
   warmupS: 2,
   rounds: 2,
@@ -55,7 +59,9 @@ const QUICK: typeof FULL = {
 export const USAGE = `usage: npm run bench -- [options]
   --quick              short smoke run (~1-2 min): fewer rounds, smaller sizes, 20 s soak
   --scenarios 1,2,...  which scenarios to run (default all: ${ALL_SCENARIOS.join(",")})
-  --targets a,b,...    subset of ${TARGET_KINDS.join(",")} (default all)
+  --targets a,b,...    subset of ${TARGET_KINDS.join(",")} (default all; baseline only with --baseline)
+  --baseline <dir>     also run the ltictr-proxy build checked out (and compiled) in <dir>, as target
+                       "baseline", with a ltictr÷baseline column
   --duration <s>       seconds per throughput measurement (default 6, quick 3)
   --rounds <n>         repetitions per measurement, alternating target order (default 2, quick 1)
   --soak <s>           scenario 7 soak length (default 300, quick 20)
@@ -91,20 +97,33 @@ export function parseBenchOptions(argv: string[]): BenchOptions | "help" {
       rounds: { type: "string" },
       soak: { type: "string" },
       profile: { type: "boolean" },
+      baseline: { type: "string" },
       help: { type: "boolean" },
     },
   });
   if (values.help) return "help";
   const quick = values.quick === true;
   const preset = quick ? QUICK : FULL;
+  const baselineBin = values.baseline === undefined ? undefined : baselineLauncher(values.baseline);
+  const kinds = baselineBin ? TARGET_KINDS : TARGET_KINDS.filter((k) => k !== "baseline");
   return {
     ...preset,
     quick,
     scenarios: list("scenarios", values.scenarios, ALL_SCENARIOS, Number),
-    targets: list("targets", values.targets, TARGET_KINDS, (s) => s as TargetKind),
+    targets: list("targets", values.targets, kinds, (s) => s as TargetKind),
     durationS: positiveNumber("duration", values.duration, preset.durationS),
     rounds: Math.round(positiveNumber("rounds", values.rounds, preset.rounds)),
     soakS: positiveNumber("soak", values.soak, preset.soakS),
     profile: values.profile === true,
+    baselineBin,
   };
+}
+
+/** `<dir>/bin/ltictr-proxy.js` of a compiled checkout, or an error naming what is missing. */
+function baselineLauncher(dir: string): string {
+  const bin = path.resolve(dir, "bin", "ltictr-proxy.js");
+  if (!existsSync(bin)) throw new Error(`--baseline: ${bin} does not exist`);
+  if (!existsSync(path.resolve(dir, "dist", "src")))
+    throw new Error(`--baseline: ${dir} is not compiled (no dist/src; run tsc there)`);
+  return bin;
 }

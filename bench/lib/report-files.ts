@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { MachineInfo } from "./machine.js";
 import type { BenchOptions } from "./options.js";
+import type { TargetKind } from "./targets.js";
 import { verdict, type ScenarioResult } from "./results.js";
 import { renderRatioChart } from "./svg-chart.js";
 import { renderMarkdownTable } from "./table.js";
@@ -12,6 +13,8 @@ export interface BenchRun {
   finishedAt: string;
   options: BenchOptions;
   machine: MachineInfo;
+  /** The commit of each ltictr-proxy build measured (`ltictr`, and `baseline` with --baseline). */
+  builds: Partial<Record<TargetKind, string>>;
   scenarios: ScenarioResult[];
 }
 
@@ -24,7 +27,10 @@ function summary(run: BenchRun): string {
   return [
     `Run ${run.startedAt} → ${run.finishedAt}${run.options.quick ? " (--quick)" : ""}`,
     `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryMiB} MiB, Linux ${m.kernel}, Node ${m.node}, ` +
-      `proxy pinned to its own core: ${m.pinned ? "yes" : "no"}`,
+      `proxy pinned to its own core: ${m.pinned ? "yes" : "no"}, load average at start ${m.loadAverage.join(" / ")}`,
+    `Builds: ${Object.entries(run.builds)
+      .map(([kind, commit]) => `${kind} ${commit}`)
+      .join(", ")}`,
     `Goals met: ${met} of ${withGoal.length}`,
     "",
     renderMarkdownTable(run.scenarios),

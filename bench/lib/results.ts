@@ -38,6 +38,14 @@ export function rawRatio(row: Row): number | undefined {
   return ltictr === undefined || chp === undefined || ltictr <= 0 || chp <= 0 ? undefined : ltictr / chp;
 }
 
+/** ltictr-proxy ÷ the baseline build, as measured (not oriented); positive pairs only, as `rawRatio`. */
+export function baselineRatio(row: Row): number | undefined {
+  const { ltictr, baseline } = row.values;
+  return ltictr === undefined || baseline === undefined || ltictr <= 0 || baseline <= 0
+    ? undefined
+    : ltictr / baseline;
+}
+
 /** How many times better than CHP `kind` is on this row (> 1 = better, whichever way the measure points). */
 export function advantageOverChp(row: Row, kind: TargetKind): number | undefined {
   const value = row.values[kind];

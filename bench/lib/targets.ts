@@ -9,14 +9,14 @@ import { connect } from "node:net";
 import { waitUntil } from "../../test/support/wait.js";
 import { freePorts } from "./ports.js";
 
-/** The three paths every scenario compares: no proxy, CHP 5.3.0, and ltictr-proxy. */
-export type TargetKind = "direct" | "chp" | "ltictr";
-export const TARGET_KINDS: readonly TargetKind[] = ["direct", "chp", "ltictr"];
-export const TARGET_LABELS: Record<TargetKind, string> = {
-  direct: "direct",
-  chp: "CHP 5.3.0",
-  ltictr: "ltictr-proxy",
-};
+/**
+ * The paths every scenario compares: no proxy, CHP 5.3.0, ltictr-proxy, and (with `--baseline <dir>`) another
+ * build of ltictr-proxy started exactly like this one, to compare two builds in one run.
+ */
+export type TargetKind = "direct" | "chp" | "ltictr" | "baseline";
+export const TARGET_KINDS: readonly TargetKind[] = ["direct", "chp", "ltictr", "baseline"];
+/** The proxies that are builds of ltictr-proxy (they take its options and write captured records). */
+export const LTICTR_BUILDS: readonly TargetKind[] = ["ltictr", "baseline"];
 
 export interface Target {
   kind: TargetKind;
@@ -40,10 +40,12 @@ export interface TargetOptions {
   readyTimeoutMs?: number;
   /** Run ltictr-proxy under `node --cpu-prof`, writing its profile here when it stops. */
   profileDir?: string;
+  /** The launcher of the `baseline` build (`<checkout>/bin/ltictr-proxy.js`). */
+  baselineBin?: string;
 }
 
 async function startProxyProcess(
-  kind: "chp" | "ltictr",
+  kind: Exclude<TargetKind, "direct">,
   backendUrl: string,
   options: TargetOptions,
 ): Promise<Target> {
@@ -79,7 +81,9 @@ async function startProxyProcess(
       ...(options.ltictrArgs ?? []),
     ];
     const node = options.profileDir ? ["--cpu-prof", "--cpu-prof-dir", options.profileDir] : [];
-    proc = spawnTracked(process.execPath, [...node, PROXY_BIN, ...args], { core: PROXY_CORE, env });
+    const bin = kind === "baseline" ? options.baselineBin : PROXY_BIN;
+    if (bin === undefined) throw new Error("the baseline target needs --baseline <checkout dir>");
+    proc = spawnTracked(process.execPath, [...node, bin, ...args], { core: PROXY_CORE, env });
   }
   const stop = async () => {
     await proc.stop(3000);

@@ -4,8 +4,8 @@ import { runAgent } from "../lib/agent-io.js";
 import { startBackend } from "../lib/backend.js";
 import { awaitRecords, countRecords } from "../lib/captured-records.js";
 import type { Row, ScenarioResult } from "../lib/results.js";
-import { sleep, type BenchContext, type Scenario } from "../lib/scenario.js";
-import { startTarget, wsUrl } from "../lib/targets.js";
+import { alternatingOrder, sleep, type BenchContext, type Scenario } from "../lib/scenario.js";
+import { LTICTR_BUILDS, startTarget, wsUrl, type TargetKind } from "../lib/targets.js";
 
 /** Kernel sockets = ordering streams (records of one session are delivered in order). */
 const CONNECTIONS = 50;
@@ -48,11 +48,16 @@ async function watchDelivery(moodle: MoodleStandIn, expected: number): Promise<O
   return { records, failed, recordsPerSecond: seconds > 0 ? records / seconds : 0 };
 }
 
-async function deliver(ctx: BenchContext, backendUrl: string, c: DeliveryCase): Promise<Delivered> {
+async function deliver(
+  ctx: BenchContext,
+  kind: TargetKind,
+  backendUrl: string,
+  c: DeliveryCase,
+): Promise<Delivered> {
   const token = randomBytes(16).toString("hex");
   const moodle = await MoodleStandIn.start({ tokens: [token], pathPrefix: "/moodle" });
   moodle.setDelay(c.delayMs);
-  const target = await startTarget("ltictr", backendUrl, {
+  const target = await startTarget(kind, backendUrl, {
     ...ctx.targetOptions,
     ltictrArgs: ["--moodle-url", moodle.baseUrl, ...c.extraArgs],
     env: { LTICTR_MOODLE_TOKEN: token },
@@ -71,7 +76,7 @@ async function deliver(ctx: BenchContext, backendUrl: string, c: DeliveryCase): 
     const captured = await countRecordsOfAllKinds(recordsFile);
     const delivered = await watchDelivery(moodle, captured);
     ctx.log(
-      `  ${c.label}: ${delivered.records}/${captured} records delivered` +
+      `  ${kind}, ${c.label}: ${delivered.records}/${captured} records delivered` +
         `${delivered.failed ? ` (${delivered.failed} refused by Moodle)` : ""}, ` +
         `${Math.round(delivered.recordsPerSecond)} records/s`,
     );
@@ -93,7 +98,8 @@ export const moodleDelivery: Scenario = {
   id: 6,
   title: "Delivery of captured records to the Moodle stand-in",
   async run(ctx: BenchContext): Promise<ScenarioResult> {
-    if (!ctx.kinds.includes("ltictr")) {
+    const builds = ctx.kinds.filter((k) => LTICTR_BUILDS.includes(k));
+    if (builds.length === 0) {
       return {
         id: this.id,
         title: this.title,
@@ -129,20 +135,24 @@ export const moodleDelivery: Scenario = {
     const rows: Row[] = [];
     const notes: string[] = [];
     try {
-      for (const c of cases) {
-        const d = await deliver(ctx, backend.url, c);
-        rows.push({
+      for (const [i, c] of cases.entries()) {
+        const row: Row = {
           scenario: 6,
           label: `records/s delivered, ${c.label}`,
           unit: "rec/s",
           better: "higher",
-          // Nothing delivered is "no data" (e.g. delivery not configured), not a rate of zero.
-          values: d.records > 0 ? { ltictr: d.recordsPerSecond } : {},
+          values: {},
           goal: c.goal,
-        });
-        if (d.records < d.captured)
-          notes.push(`${c.label}: only ${d.records} of ${d.captured} records delivered`);
-        if (d.failed) notes.push(`${c.label}: Moodle refused ${d.failed} records`);
+        };
+        for (const kind of alternatingOrder(builds, i)) {
+          const d = await deliver(ctx, kind, backend.url, c);
+          // Nothing delivered is "no data" (e.g. delivery not configured), not a rate of zero.
+          if (d.records > 0) row.values[kind] = d.recordsPerSecond;
+          if (d.records < d.captured)
+            notes.push(`${kind}, ${c.label}: only ${d.records} of ${d.captured} records delivered`);
+          if (d.failed) notes.push(`${kind}, ${c.label}: Moodle refused ${d.failed} records`);
+        }
+        rows.push(row);
       }
     } finally {
       await backend.stop();

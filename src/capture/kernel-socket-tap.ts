@@ -7,6 +7,7 @@ import {
   executeMarkAt,
   type KernelMessageDecoder,
 } from "../jupyter/kernel-message.js";
+import { v1OnShellChannel } from "../jupyter/v1-decoder.js";
 import { decoderFor, wireFormatOf, type WireFormat } from "../jupyter/wire-format.js";
 import { FrameParser, type DataOpcode, type SkipReason } from "../websocket/frame-parser.js";
 import { MemoryBudget } from "../websocket/memory-budget.js";
@@ -46,6 +47,9 @@ const SKIP_LOG_INTERVAL_MS = 60_000;
 function nextReplyMark(chunk: Buffer, from: number): number {
   return executeMarkAt(chunk, EXECUTE_REPLY, from);
 }
+
+/** `execute_request"`: how the type name ends in a request's JSON (see executeMarkAt). */
+const EXECUTE_REQUEST_MARK = Buffer.from(`${EXECUTE_REQUEST}"`);
 
 /** One open kernel socket as the operator sees it: what its events say, and what it has seen so far. */
 export interface KernelSessionStatus extends KernelSessionEvent {
@@ -163,7 +167,7 @@ class KernelSocketObserver implements SocketTap {
   private readonly tracker: ExecutionTracker;
   private readonly logger: Logger;
   private readonly maxMessageBytes: number | undefined;
-  // Made with each direction's first bytes: many kernel sockets sit idle, and a parser per direction adds up.
+  // Made with each direction's bytes and dropped when they end between messages: many kernel sockets sit idle.
   private fromClient: FrameParser | undefined;
   private fromServer: FrameParser | undefined;
   private decoder: KernelMessageDecoder = decoderFor("legacy");
@@ -261,8 +265,10 @@ class KernelSocketObserver implements SocketTap {
       maxMessageBytes: this.maxMessageBytes,
       budget: this.budget,
       onSkip: this.onSkip,
+      // Browser frames are masked: a message is unmasked only if the request's type name is in it.
+      maskedMark: EXECUTE_REQUEST_MARK,
     });
-    this.feed(this.fromClient, chunk);
+    if (this.feed(this.fromClient, chunk)) this.fromClient = undefined;
   }
 
   serverBytes(chunk: Buffer): void {
@@ -270,10 +276,11 @@ class KernelSocketObserver implements SocketTap {
       maxMessageBytes: this.maxMessageBytes,
       budget: this.budget,
       onSkip: this.onSkip,
-      // Server frames are unmasked: a message without the reply's type name in its bytes is no reply (99 %).
-      nextMark: nextReplyMark,
+      // Server frames are unmasked. v1: only shell messages can be replies, as their offset table says (99 % of
+      // the messages are iopub outputs). Legacy: a message without the reply's type name in its bytes is none.
+      ...(this.format === "v1" ? { isRelevant: v1OnShellChannel } : { nextMark: nextReplyMark }),
     });
-    this.feed(this.fromServer, chunk);
+    if (this.feed(this.fromServer, chunk)) this.fromServer = undefined;
   }
 
   closed(): void {
@@ -292,7 +299,12 @@ class KernelSocketObserver implements SocketTap {
     return parser === undefined || parser.atFrameBoundary;
   }
 
-  private feed(parser: FrameParser, chunk: Buffer): void {
+  /**
+   * Pushes a chunk; true when the parser is at rest afterwards (between messages): the caller drops it, and the
+   * direction's next bytes make a new one — an idle kernel socket then holds no parser at all.
+   */
+  private feed(parser: FrameParser, chunk: Buffer): boolean {
+    if (this.stopped) return false;
     this.guard(() => {
       parser.push(chunk);
       if (parser.gaveUp !== undefined && !this.gaveUpLogged) {
@@ -307,6 +319,7 @@ class KernelSocketObserver implements SocketTap {
         );
       }
     });
+    return parser.atRest;
   }
 
   private onClientMessage(opcode: DataOpcode, payload: Buffer): void {

@@ -38,6 +38,31 @@ export class V1Decoder implements KernelMessageDecoder {
   }
 }
 
+const SHELL = Buffer.from("shell");
+
+/**
+ * Whether a v1 message lying at `bytes[start, start + length)` travels on the shell channel, read from its offset
+ * table without decoding anything: the kernel's replies (execute_reply among them) do, its outputs (iopub) do not.
+ * A message whose table cannot be read counts as shell, so the decoder decides.
+ */
+export function v1OnShellChannel(bytes: Buffer, start: number, length: number): boolean {
+  if (length < 24 || bytes.readUInt32LE(start + 4) !== 0) return true;
+  const count = bytes.readUInt32LE(start);
+  const channelStart = bytes.readUInt32LE(start + 8);
+  const channelEnd = bytes.readUInt32LE(start + 16);
+  if (
+    count < REQUIRED_OFFSETS ||
+    bytes.readUInt32LE(start + 12) !== 0 ||
+    bytes.readUInt32LE(start + 20) !== 0
+  )
+    return true;
+  if (channelStart < 8 * (count + 1) || channelEnd < channelStart || channelEnd > length) return true;
+  return (
+    channelEnd - channelStart === SHELL.length &&
+    bytes.compare(SHELL, 0, SHELL.length, start + channelStart, start + channelEnd) === 0
+  );
+}
+
 /** The first six offsets, checked to be inside the message and in order; undefined for anything malformed. */
 function readOffsets(payload: Buffer): number[] | undefined {
   const count = readUint64(payload, 0);

@@ -15,13 +15,28 @@ const PLAIN_PATH_CHAR: boolean[] = Array.from({ length: 128 }, (_, c) =>
   /[A-Za-z0-9\-_~!$&'()*+,;=:@/]/.test(String.fromCharCode(c)),
 );
 
-/** Fast path for the common case: a path the URL parser would return unchanged. */
+/** Whether the character at `i` ends a path segment (`/`, `?`, or the end). */
+function segmentEndsAt(url: string, i: number): boolean {
+  const c = url.charCodeAt(i);
+  return i >= url.length || c === 47 || c === 63;
+}
+
+/**
+ * Fast path for the common case: a path the URL parser would return unchanged. A `.` is plain inside a name
+ * (`notebook.ipynb`, `main.js`); a segment that is `.` or `..` is a dot-segment the parser resolves. `%` (encoded
+ * dots), `\` and the like need the full WHATWG parse.
+ */
 function plainPathEnd(url: string): number {
   if (url.charCodeAt(0) !== 47 || url.charCodeAt(1) === 47) return -1;
-  // `.` (dot-segments), `%` (encoded dots), `\` and the like need the full WHATWG parse.
   for (let i = 0; i < url.length; i++) {
     const c = url.charCodeAt(i);
     if (c === 63 /* ? */) return i;
+    if (c === 46 /* . */) {
+      if (url.charCodeAt(i - 1) !== 47) continue;
+      if (segmentEndsAt(url, i + 1)) return -1;
+      if (url.charCodeAt(i + 1) === 46 && segmentEndsAt(url, i + 2)) return -1;
+      continue;
+    }
     if (!PLAIN_PATH_CHAR[c]) return -1;
   }
   return url.length;

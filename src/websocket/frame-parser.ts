@@ -25,6 +25,16 @@ export interface FrameParserOptions {
    */
   nextMark?: (chunk: Buffer, from: number) => number;
   /**
+   * Decides instead of `nextMark` for an unmasked single-frame message lying wholly inside a chunk: false skips it
+   * unread. It sees the payload in place (`chunk[start, start + length)`), e.g. to read a field at a fixed offset.
+   */
+  isRelevant?: (chunk: Buffer, start: number, length: number) => boolean;
+  /**
+   * For masked frames (client → server): a single-frame message lying wholly inside a chunk whose unmasked payload
+   * does not contain these bytes is skipped without being unmasked — the search runs on the masked bytes.
+   */
+  maskedMark?: Buffer;
+  /**
    * Memory for messages that stay incomplete from one `push` to the next (a message that ends in the chunk
    * that carried it is never held, and never charged). A message that does not fit is skipped.
    */
@@ -48,6 +58,19 @@ const MAX_SAFE_HIGH_WORD = 0x1fffff;
 
 type FrameUse = "collect" | "skip";
 
+/** Scratch memory for one masked needle at a time (the parser runs synchronously). */
+let needleScratch = Buffer.alloc(64);
+
+/** `mark` XORed with the masking key as if it started at a payload offset ≡ `phase` (mod 4). */
+function maskedNeedle(mark: Buffer, key: number, phase: number): Buffer {
+  if (needleScratch.length < mark.length) needleScratch = Buffer.alloc(mark.length);
+  for (let i = 0; i < mark.length; i++) {
+    const keyByte = (key >>> (8 * (3 - ((phase + i) & 3)))) & 0xff;
+    needleScratch[i] = mark[i]! ^ keyByte;
+  }
+  return needleScratch.subarray(0, mark.length);
+}
+
 const EMPTY = Buffer.alloc(0);
 
 export class FrameParser {
@@ -61,6 +84,8 @@ export class FrameParser {
 
   private readonly maxMessageBytes: number;
   private readonly nextMark: ((chunk: Buffer, from: number) => number) | undefined;
+  private readonly isRelevant: FrameParserOptions["isRelevant"];
+  private readonly maskedMark: Buffer | undefined;
   private readonly budget: MemoryBudget | undefined;
   private readonly onSkip: FrameParserOptions["onSkip"];
   /** Next mark in the current chunk at or after the last frame start; -1 when there is none. */
@@ -103,6 +128,8 @@ export class FrameParser {
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.nextMark = options.nextMark;
+    this.isRelevant = options.isRelevant;
+    this.maskedMark = options.maskedMark;
     this.budget = options.budget;
     this.onSkip = options.onSkip;
   }
@@ -112,22 +139,46 @@ export class FrameParser {
     return this.failure === undefined && !this.inPayload && this.headerHave === 0;
   }
 
+  /**
+   * Between frames with no message open and in sync: a new parser would carry on exactly from here, so a caller
+   * may drop this one until more bytes come (idle sockets are the many).
+   */
+  get atRest(): boolean {
+    return this.atFrameBoundary && !this.messageOpen;
+  }
+
   /** Why the parser stopped, or undefined while it is still in sync with the stream. */
   get gaveUp(): string | undefined {
     return this.failure;
   }
 
   /**
-   * Feeds the next bytes of the stream. `chunk` is only read, never modified; unmasked payload is
-   * handed out as views of it, so callers must not modify the chunk afterwards either.
+   * Feeds the next bytes of the stream. `chunk` is only read, never modified; unmasked payload is handed out as
+   * views of it, valid until `push` returns (what the parser keeps longer, it copies).
    */
   push(chunk: Buffer): void {
     if (this.nextMark) this.markAt = this.nextMark(chunk, 0);
+    const before = this.pieces;
+    const held = before?.length ?? 0;
     let pos = 0;
     while (pos < chunk.length && this.failure === undefined) {
       pos = this.inPayload ? this.consumePayload(chunk, pos) : this.consumeHeader(chunk, pos);
     }
+    // Pieces added by this push: past the held ones, or all of them in a list begun during it.
+    if (this.pieces !== undefined) this.ownPieces(chunk, this.pieces === before ? held : 0);
     if (this.budget && this.collected > this.charged) this.charge();
+  }
+
+  /**
+   * An unfinished message keeps its bytes until its end: the views of this chunk among them become copies, so the
+   * caller may read into the chunk's memory again (the relay's shared read memory). Unmasked pieces are copies
+   * already, and so are the views of earlier chunks.
+   */
+  private ownPieces(chunk: Buffer, from: number): void {
+    const pieces = this.pieces as Buffer[];
+    for (let i = from; i < pieces.length; i++) {
+      if (pieces[i]!.buffer === chunk.buffer) pieces[i] = Buffer.from(pieces[i]!);
+    }
   }
 
   /** The socket is gone: whatever an unfinished message held goes back to the budget. */
@@ -219,8 +270,7 @@ export class FrameParser {
       this.messageOpcode = opcode;
       this.messageBytes = 0;
       // A whole message inside a chunk that holds nothing of interest needs no collecting.
-      const irrelevant =
-        fin && !this.masked && pos + length <= chunk.length && !this.markWithin(chunk, pos, length);
+      const irrelevant = fin && pos + length <= chunk.length && !this.mayBeWanted(chunk, pos, length);
       this.messageSkipped = rsv1 || irrelevant;
       if (rsv1) this.stats.skippedCompressed++;
       this.frameUse = this.admit(length);
@@ -231,6 +281,32 @@ export class FrameParser {
     this.frameLeft = length;
     this.inPayload = true;
     if (length === 0) this.endFrame();
+  }
+
+  /** Whether the whole single-frame message at `chunk[pos, pos + length)` may be of interest. */
+  private mayBeWanted(chunk: Buffer, pos: number, length: number): boolean {
+    if (this.masked) return this.maskedMark === undefined || this.containsMasked(chunk, pos, length);
+    if (this.isRelevant) return this.isRelevant(chunk, pos, length);
+    return this.markWithin(chunk, pos, length);
+  }
+
+  /**
+   * Whether `maskedMark` occurs in the unmasked payload at `chunk[pos, pos + length)`, searched in the masked bytes:
+   * the mark masked as if it started at a payload offset of 0, 1, 2 or 3 modulo 4, each match checked for that
+   * offset.
+   */
+  private containsMasked(chunk: Buffer, pos: number, length: number): boolean {
+    const mark = this.maskedMark as Buffer;
+    if (length < mark.length) return false;
+    const payload = chunk.subarray(pos, pos + length);
+    const key = this.mask;
+    for (let phase = 0; phase < 4; phase++) {
+      const masked = maskedNeedle(mark, key, phase);
+      for (let at = payload.indexOf(masked); at !== -1; at = payload.indexOf(masked, at + 1)) {
+        if ((at & 3) === phase) return true;
+      }
+    }
+    return false;
   }
 
   /** Whether a mark starts inside `chunk[pos, pos + length)`; true when marks are not looked for. */

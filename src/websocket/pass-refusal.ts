@@ -2,6 +2,8 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { ChunkedDecoder } from "../http1/chunked-decoder.js";
 import type { BodyFraming } from "../http1/response-head.js";
+import { endWithGrace } from "./end-with-grace.js";
+import { writeReadBytes, type UpstreamReads } from "./relay-reads.js";
 
 /** How long a client gets to read a refusal before its socket is dropped. */
 export const REFUSAL_GRACE_MS = 5000;
@@ -58,6 +60,7 @@ class AnswerEnd {
 export function passRefusal(
   client: Duplex,
   upstream: Socket,
+  reads: UpstreamReads | undefined,
   rest: Buffer,
   framing: BodyFraming,
   idleTimeoutMs: number,
@@ -67,16 +70,14 @@ export function passRefusal(
   const closeBoth = () => {
     if (done) return;
     done = true;
-    upstream.off("data", forward);
+    if (reads) reads.sink = undefined;
+    else upstream.off("data", forward);
     upstream.destroy();
-    if (!client.destroyed) {
-      client.end();
-      setTimeout(() => client.destroy(), REFUSAL_GRACE_MS).unref();
-    }
+    if (!client.destroyed) endWithGrace(client, REFUSAL_GRACE_MS);
   };
   const forward = (chunk: Buffer): void => {
     const { part, ended } = end.take(chunk);
-    const flowing = part.length === 0 || client.write(part);
+    const flowing = part.length === 0 || writeReadBytes(client, part, reads !== undefined);
     if (ended) closeBoth();
     else if (!flowing) {
       upstream.pause();
@@ -97,7 +98,14 @@ export function passRefusal(
   }
   if (rest.length > 0) forward(rest);
   if (done) return;
-  upstream.on("data", forward);
+  if (reads) {
+    reads.sink = (chunk) => {
+      forward(chunk);
+      return true;
+    };
+  } else {
+    upstream.on("data", forward);
+  }
   // The handshake left the upstream paused; it flows once the client has taken what arrived with the head.
   if (!upstream.isPaused() || client.writableNeedDrain) return;
   upstream.resume();

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Duplex } from "node:stream";
 import { FrameParser } from "./frame-parser.js";
 import type { GuardedTap } from "./guarded-tap.js";
+import { writeReadBytes, type UpstreamReads } from "./relay-reads.js";
 import type { FrameDirection } from "./socket-tap.js";
 
 /** Close frame, status 1001 (going away), as a server sends it: unmasked. */
@@ -60,6 +61,8 @@ export class RelayedPair {
     /** The route prefix the upgrade matched. */
     readonly route: string,
     private readonly tap: GuardedTap | undefined,
+    /** The server's reads, when they go to shared memory instead of `data` events (see UpstreamReads). */
+    private readonly serverReads?: UpstreamReads,
   ) {
     // A tap that parses the frames anyway answers for the boundaries: each chunk is then parsed once.
     this.framesTap = tap?.tracksFrames ? tap : undefined;
@@ -83,10 +86,24 @@ export class RelayedPair {
       observer.clientActivity();
       tap?.clientBytes(chunk);
     });
-    pump(server, client, (chunk) => {
+    const fromServer = (chunk: Buffer) => {
       if (!framesTap) (this.toClient ??= frameBoundaries()).push(chunk);
       tap?.serverBytes(chunk);
-    });
+    };
+    const reads = this.serverReads;
+    if (reads) {
+      const resume = () => server.resume();
+      reads.sink = (chunk) => {
+        const flowing = writeReadBytes(client, chunk, true);
+        fromServer(chunk);
+        if (flowing) return true;
+        client.once("drain", resume);
+        return false;
+      };
+      server.on("end", () => client.end());
+    } else {
+      pump(server, client, fromServer);
+    }
     const close = () => {
       if (this.closed) return;
       this.closed = true;

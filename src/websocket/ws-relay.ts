@@ -11,9 +11,11 @@ import type { UpstreamTarget } from "../http1/upstream-target.js";
 import type { Logger } from "../log/logger.js";
 import type { ActivityRecorder } from "../routing/activity-recorder.js";
 import type { RouteMatch } from "../routing/route-store.js";
+import { endWithGrace } from "./end-with-grace.js";
 import { GuardedTap } from "./guarded-tap.js";
 import { passRefusal, REFUSAL_GRACE_MS } from "./pass-refusal.js";
 import { RelayedPair, type PairObserver } from "./relayed-pair.js";
+import type { UpstreamReads } from "./relay-reads.js";
 import type { SocketTapFactory } from "./socket-tap.js";
 import { upgradeHandshake, type HandshakeDeadlines } from "./upgrade-handshake.js";
 
@@ -31,9 +33,11 @@ export interface WebSocketRelayOptions {
 /** Writes a complete, closing HTTP error on a socket that asked for an upgrade (CHP left some open). */
 export function rejectUpgrade(socket: Duplex, code: number): void {
   if (socket.destroyed) return;
-  socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
-  // A client that never reads must not keep the socket: give the answer a moment, then drop it.
-  setTimeout(() => socket.destroy(), REFUSAL_GRACE_MS).unref();
+  endWithGrace(
+    socket,
+    REFUSAL_GRACE_MS,
+    `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+  );
 }
 
 export interface RelayStatus {
@@ -103,16 +107,16 @@ export class WebSocketRelay {
         rejectUpgrade(socket, 503);
         return;
       }
-      const { upstream, answer, early } = outcome;
+      const { upstream, reads, answer, early } = outcome;
       if (events.proxyResponse.active) events.proxyResponse.publish({ status: answer.head.status });
       // The upstream's answer goes to the client byte for byte, head included.
       socket.write(answer.raw);
       if (answer.head.status !== 101) {
         tap?.closed();
-        passRefusal(socket, upstream, answer.rest, answer.head.framing, options.deadlines.responseMs);
+        passRefusal(socket, upstream, reads, answer.rest, answer.head.framing, options.deadlines.responseMs);
         return;
       }
-      this.pair(socket, upstream, match, tap);
+      this.pair(socket, upstream, reads, match, tap);
       tap?.opened(answer.headers);
       if (answer.rest.length > 0) {
         socket.write(answer.rest);
@@ -134,8 +138,14 @@ export class WebSocketRelay {
     for (const pair of this.open) pair.closeGoingAway(graceMs);
   }
 
-  private pair(client: Duplex, server: Socket, route: RouteMatch, tap: GuardedTap | undefined): void {
-    const pair = new RelayedPair(client, server, route.prefix, tap);
+  private pair(
+    client: Duplex,
+    server: Socket,
+    reads: UpstreamReads | undefined,
+    route: RouteMatch,
+    tap: GuardedTap | undefined,
+  ): void {
+    const pair = new RelayedPair(client, server, route.prefix, tap, reads);
     this.open.add(pair);
     if (events.webSocketOpened.active) events.webSocketOpened.publish({ route: route.prefix });
     pair.start(new RouteActivity(this.options.activity, route), (closed) => {

@@ -1,6 +1,6 @@
 import t from "tap";
 import { LegacyDecoder } from "../../../src/jupyter/legacy-decoder.js";
-import { V1Decoder } from "../../../src/jupyter/v1-decoder.js";
+import { V1Decoder, v1OnShellChannel } from "../../../src/jupyter/v1-decoder.js";
 import { V1_SUBPROTOCOL, decoderFor, wireFormatOf } from "../../../src/jupyter/wire-format.js";
 import { encodeV1, pythonJson } from "./jupyterlab3-capture.js";
 import { seededRandom, randomInt } from "../../support/frame-builder.js";
@@ -181,6 +181,28 @@ t.test("v1 binary frames: layout and decoding", async (t) => {
   t.equal(decoder.decode(2, encodeV1(iopub, JSON.stringify)), undefined, "iopub not decoded");
   t.equal(decoder.decode(1, Buffer.from(JSON.stringify(request))), undefined, "text frames are not v1");
 });
+
+t.test(
+  "v1OnShellChannel: read in place from the offset table; unreadable tables count as shell",
+  async (t) => {
+    const shell = encodeV1(reply, (part) => pythonJson(part, false));
+    const output = encodeV1(iopub, JSON.stringify);
+    const both = Buffer.concat([Buffer.from("pad"), output, shell]);
+    t.equal(v1OnShellChannel(both, 3, output.length), false, "iopub output in place");
+    t.equal(v1OnShellChannel(both, 3 + output.length, shell.length), true, "shell reply in place");
+    for (let length = 0; length < 64; length++) {
+      const cut = output.subarray(0, length);
+      t.doesNotThrow(() => v1OnShellChannel(cut, 0, length), `cut to ${length} bytes`);
+    }
+    t.equal(v1OnShellChannel(output, 0, 20), true, "too short to read: shell");
+    const beyond = Buffer.from(output);
+    beyond.writeUInt32LE(output.length + 10, 16);
+    t.equal(v1OnShellChannel(beyond, 0, beyond.length), true, "channel end past the message: shell");
+    const huge = Buffer.from(output);
+    huge.writeUInt32LE(1, 12);
+    t.equal(v1OnShellChannel(huge, 0, huge.length), true, "offset beyond 32 bits: shell");
+  },
+);
 
 t.test("v1 frames: every truncation and corrupted offsets yield undefined, never throw", async (t) => {
   const decoder = new V1Decoder();

@@ -221,6 +221,16 @@ t.test("getAllJson is JSON.stringify(getAll()) through notes, updates, re-adds a
     "/": { target: "http://hub2" },
     "/user/a": { target: "http://a2" },
   });
+  store.update("/user/a", { last_activity: new Date(7000) });
+  same("after an update of last_activity alone (the JSON around the date is kept)");
+  store.update("/user/a", { note: '"last_activity":"x"\u0000' });
+  same("after an update with text that looks like the date's place");
+  store.add("/user/b", route("http://b", { last_activity: new Date(1000), after: { last_activity: 0 } }));
+  same("last_activity before other keys, one of them holding a nested last_activity");
+  store.update("/user/b", { last_activity: "not a date" as unknown as Date });
+  same("a last_activity that is not a Date");
+  store.getTarget("/user/b")?.noteActivity?.(Date.now());
+  same("a note on it folds a Date back in");
 });
 
 t.test("the store announces its changes to whoever listens (the admin page)", async (t) => {

@@ -249,6 +249,93 @@ t.test("nextMark: whole unmasked messages without a mark in their bytes are skip
   t.equal(parser.stats.skippedOversize, 0, "skipping for lack of a mark is not an oversize skip");
 });
 
+t.test("maskedMark: whole masked messages are unmasked only when the mark is in them", async (t) => {
+  const mark = Buffer.from('execute_request"');
+  const { parser, received } = collector({ maskedMark: mark });
+  const random = seededRandom(5);
+  let expected = 0;
+  // The mark at every offset modulo 4 (each one meets another byte of the key), and decoys that hold the mark's
+  // masked bytes at the wrong offset.
+  for (let offset = 0; offset < 12; offset++) {
+    const key = randomBytesFrom(random, 4);
+    const body = Buffer.concat([Buffer.alloc(offset, "x"), mark, Buffer.from(" tail")]);
+    parser.push(encodeFrame({ opcode: OP_TEXT, payload: body, maskKey: key }));
+    expected++;
+    t.same(received.at(-1)?.payload, body, `mark at offset ${offset}: delivered unmasked`);
+    const without = Buffer.concat([
+      Buffer.alloc(offset, "x"),
+      Buffer.from('execute_reply"'),
+      Buffer.from(" tail"),
+    ]);
+    parser.push(encodeFrame({ opcode: OP_TEXT, payload: without, maskKey: key }));
+    t.equal(received.length, expected, `no mark at offset ${offset}: skipped`);
+  }
+  const key = Buffer.from([1, 2, 3, 4]);
+  const maskedMarkBytes = Buffer.from(mark.map((byte, i) => byte ^ key[i & 3]!));
+  // The payload holds the mark's masked form at offset 1: masked again on the wire, it is not the mark.
+  const decoy = Buffer.concat([Buffer.from("y"), maskedMarkBytes, Buffer.from("zzz")]);
+  parser.push(encodeFrame({ opcode: OP_TEXT, payload: decoy, maskKey: key }));
+  t.equal(received.length, expected, "bytes that look like the masked mark are not the mark");
+  // A masked message cut across chunks is collected and handed out whatever it holds.
+  const spanning = encodeFrame({ opcode: OP_TEXT, payload: Buffer.from("no mark here"), maskKey: key });
+  parser.push(spanning.subarray(0, 8));
+  parser.push(spanning.subarray(8));
+  t.equal(received.at(-1)?.payload.toString(), "no mark here", "spanning message delivered");
+  t.ok(parser.atRest, "at rest between messages");
+});
+
+t.test("the memory of a pushed chunk may be read into again once push returns", async (t) => {
+  const random = seededRandom(23);
+  const messages = Array.from({ length: 40 }, (_, i) => randomBytesFrom(random, 1 + ((i * 977) % 5000)));
+  const stream = Buffer.concat(
+    messages.map((payload, i) =>
+      encodeFrame({ opcode: OP_BINARY, payload, maskKey: i % 3 ? undefined : KEY }),
+    ),
+  );
+  const { parser, received } = collector();
+  // One memory for every read, overwritten with garbage after each push, as the relay's shared read memory.
+  const memory = Buffer.alloc(700);
+  for (let at = 0; at < stream.length; at += memory.length) {
+    const read = stream.subarray(at, at + memory.length);
+    read.copy(memory);
+    parser.push(memory.subarray(0, read.length));
+    memory.fill(0xee);
+  }
+  t.equal(received.length, messages.length, "every message handed out");
+  t.ok(
+    received.every((r, i) => r.payload.equals(messages[i]!)),
+    "each one intact, also those cut across reads",
+  );
+});
+
+t.test("isRelevant decides for whole unmasked messages and sees them in place", async (t) => {
+  const seen: string[] = [];
+  const { parser, received } = collector({
+    isRelevant: (chunk, start, length) => {
+      const text = chunk.toString("utf8", start, start + length);
+      seen.push(text);
+      return text.startsWith("keep");
+    },
+  });
+  const text = (body: string) => encodeFrame({ opcode: OP_TEXT, payload: Buffer.from(body) });
+  parser.push(Buffer.concat([text("keep 1"), text("drop 2"), text("keep 3")]));
+  t.same(seen, ["keep 1", "drop 2", "keep 3"], "asked about each whole message, with its exact bytes");
+  t.same(
+    received.map((r) => r.payload.toString()),
+    ["keep 1", "keep 3"],
+    "only the relevant ones handed out",
+  );
+  const spanning = text("drop, but cut in two");
+  parser.push(spanning.subarray(0, 5));
+  t.notOk(parser.atRest, "not at rest inside a message");
+  parser.push(spanning.subarray(5));
+  t.equal(
+    received.at(-1)?.payload.toString(),
+    "drop, but cut in two",
+    "a spanning message is not asked about",
+  );
+});
+
 t.test(
   "memory budget: a message held across pushes is charged; one that does not fit is skipped",
   async (t) => {
