@@ -18,7 +18,6 @@ import { BUILT_IN_ERROR_PATH, ErrorResponder, type ErrorPageSource } from "../fo
 import { HttpForwarder } from "../forward/http-forwarder.js";
 import type { ClientTls } from "../http1/connect-upstream.js";
 import { UpstreamPools } from "../http1/upstream-pools.js";
-import { parseUpstreamTarget } from "../http1/upstream-target.js";
 import { metricsHandler } from "../listener/metrics-server.js";
 import { ProxyDispatcher } from "../listener/proxy-dispatcher.js";
 import type { Logger } from "../log/logger.js";
@@ -30,6 +29,7 @@ import { publicListenerTlsFiles } from "../tls/tls-files.js";
 import { VERSION } from "../version.js";
 import { WebSocketRelay, type RelayStatus } from "../websocket/ws-relay.js";
 import { Lifecycle } from "./lifecycle.js";
+import { PoolSweep } from "./pool-sweep.js";
 import type { OpenedSpawnerEndpoint } from "./spawner-endpoint.js";
 import { openRouteStore, type RouteStoreStatus } from "./route-storage.js";
 
@@ -42,8 +42,6 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const UPGRADE_RESPONSE_TIMEOUT_MS = 90_000;
 /** Idle keep-alive connections to upstreams close after this (below the usual 5 s of Tornado and Node servers). */
 const UPSTREAM_KEEP_ALIVE_MS = 4000;
-/** Pools of upstreams no route names any more are closed at most this often (JupyterHub adds routes in bursts). */
-const POOL_SWEEP_INTERVAL_MS = 5000;
 /** Calls to Moodle give up after this. */
 const MOODLE_REQUEST_TIMEOUT_MS = 30_000;
 
@@ -101,140 +99,32 @@ export class Runtime {
     }
   }
 
+  /**
+   * Builds the parts in data-flow order, each registered for stop as soon as it exists (so the reverse order stops
+   * the listeners first and the stores last), and binds the listeners last.
+   */
   private static async compose(config: Config, log: Logger, lifecycle: Lifecycle): Promise<Runtime> {
     const startedAt = Date.now();
-    // Metrics cost a little on every request and prom-client megabytes of memory: both only when served.
-    const metrics = config.listen.metrics
-      ? new (await import("../metrics/metrics.js")).ProxyMetrics()
-      : undefined;
-    if (metrics) lifecycle.register("metrics", () => metrics.close());
-
+    const metrics = await openMetrics(config, lifecycle);
     const routes = await openRouteStore(config.routes.storage, log);
     lifecycle.register("route store", () => routes.close());
     const store = routes.store;
-
     const activity = new ActivityRecorder({ store, log });
     lifecycle.register("activity notes", async () => {
       activity.close();
       await activity.flush();
     });
-
-    const clientTls: ClientTls = {
-      key: readFileOption("--client-ssl-key", config.upstream.clientKeyFile),
-      cert: readFileOption("--client-ssl-cert", config.upstream.clientCertFile),
-      ca: config.upstream.clientCaFile
-        ? [readFileOption("--client-ssl-ca", config.upstream.clientCaFile) as Buffer]
-        : undefined,
-      rejectUnauthorized: !config.upstream.insecure,
-    };
-    const pools = new UpstreamPools({
-      connectionsPerOrigin: config.upstream.maxConnections,
-      clientSharePercent: config.upstream.clientSharePercent,
-      queueLimit: config.upstream.queueLimit,
-      queueTimeoutMs: config.upstream.queueTimeoutMs,
-      keepAliveTimeoutMs: UPSTREAM_KEEP_ALIVE_MS,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      clientTls,
-    });
-    lifecycle.register("upstream connections", () => pools.close());
-
-    const stages: RecordStage[] = [];
-    let delivery: DeliveryService | undefined;
-    if (config.delivery) {
-      delivery = await DeliveryService.open({
-        dataDir: config.dataDir,
-        moodle: config.delivery.moodle,
-        allowOrigins: config.delivery.allowOrigins,
-        batchSize: config.delivery.batchSize,
-        batchAgeMs: config.delivery.batchAgeMs,
-        concurrency: config.delivery.concurrency,
-        spoolMaxBytes: config.delivery.spoolMaxBytes,
-        multiRecord: config.delivery.multiRecord,
-        requestTimeoutMs: MOODLE_REQUEST_TIMEOUT_MS,
-        logger: log,
-      });
-      const opened = delivery;
-      lifecycle.register("delivery", async (remainingMs) => {
-        await opened.flush(remainingMs);
-        await opened.close();
-      });
-      delivery.start();
-      // First: a record reaches the spool whatever the other stages do.
-      stages.push(delivery);
-    } else {
-      log.warn("No Moodle configured (--moodle-url, --moodle-allow): captured records are not delivered");
-    }
-    if (config.capture.recordsFile) {
-      const file = new RecordsFileSink(config.capture.recordsFile);
-      lifecycle.register("records file", () => file.close());
-      stages.push(file);
-    }
-    const codec = await LaunchCookieCodec.openKeyFile(config.capture.launchCookieKeyFile, {
-      acceptLegacyCookies: config.capture.legacyLmsCookies,
-    });
-    const capture = new KernelSocketTap({
-      sink: new RecordsFanOut(stages, log),
-      logger: log,
-      cookieCodec: codec,
-      socketMemoryBytes: config.capture.socketMemoryBytes,
-      memoryBytes: config.capture.memoryBytes,
-    });
-
-    const errorPages: ErrorPageSource =
-      config.forwarding.errorPages.kind === "target"
-        ? { kind: "target", url: config.forwarding.errorPages.url, pools }
-        : {
-            kind: "path",
-            dir:
-              config.forwarding.errorPages.kind === "path"
-                ? config.forwarding.errorPages.dir
-                : BUILT_IN_ERROR_PATH,
-          };
-    const errors = new ErrorResponder(errorPages, log);
-    const forwarding = {
-      xForward: config.forwarding.xForward,
-      changeOrigin: config.forwarding.changeOrigin,
-      customHeaders: config.forwarding.customHeaders,
-      dropClientForwarded: config.forwarding.dropClientForwarded,
-    };
-    const paths = {
-      prependPath: config.forwarding.prependPath,
-      includePrefix: config.forwarding.includePrefix,
-    };
-    const forwarder = new HttpForwarder({
-      pools,
-      forwarding,
-      paths,
-      proxyTimeoutMs: config.upstream.responseTimeoutMs,
-      bodyIdleTimeoutMs: config.server.requestBodyTimeoutMs,
-      autoRewrite: config.forwarding.autoRewrite,
-      protocolRewrite: config.forwarding.protocolRewrite,
-      activity,
-      errors,
-      log,
-      launches: new LaunchCapture(codec, log),
-    });
-    const relay = new WebSocketRelay({
-      forwarding,
-      paths,
-      clientTls,
-      deadlines: {
-        connectMs: CONNECT_TIMEOUT_MS,
-        responseMs: config.upstream.responseTimeoutMs || UPGRADE_RESPONSE_TIMEOUT_MS,
-      },
-      activity,
-      log,
-      taps: capture,
-    });
-    const dispatcher = new ProxyDispatcher({
+    const { pools, clientTls } = openUpstreamPools(config, lifecycle);
+    const { capture, delivery, codec } = await openCapture(config, log, lifecycle);
+    const { dispatcher, relay } = buildProxying(config, log, {
       store,
-      forwarder,
-      relay,
-      errors,
-      hostRouting: config.routes.hostRouting,
-      accessLog: config.log.accessLog,
-      log,
+      activity,
+      pools,
+      clientTls,
+      capture,
+      codec,
     });
+
     const tokens = new TokenCheck(config.routes.apiToken);
     if (tokens.open) log.warn("REST API is not authenticated.");
     const poolSweep = new PoolSweep(store, pools);
@@ -272,10 +162,7 @@ export class Runtime {
       spawner,
     });
 
-    if (config.forwarding.autoRewrite) log.info("AutoRewrite of Location headers enabled.");
-    if (config.forwarding.changeOrigin) log.info("Change Origin of host headers enabled.");
-    if (config.forwarding.protocolRewrite)
-      log.info("ProtocolRewrite enabled. Rewriting to %s", config.forwarding.protocolRewrite);
+    logForwardingOptions(config, log);
     const defaultTarget = config.routes.defaultTarget;
     if (defaultTarget) {
       log.info("Adding route / -> %s", defaultTarget);
@@ -312,7 +199,6 @@ export class Runtime {
     }
     if (defaultTarget) log.info("Route added / -> %s", defaultTarget);
 
-    const parts: RuntimeParts = { store, activity, relay, capture, delivery, metrics };
     metrics?.observe({
       openWebSockets: () => relay.openCount,
       routeCount: () => routes.status().routes,
@@ -324,6 +210,7 @@ export class Runtime {
         ? () => ({ depth: delivery.depth, oldestCapturedAt: delivery.status().spool.oldestCapturedAt })
         : undefined,
     });
+    const parts: RuntimeParts = { store, activity, relay, capture, delivery, metrics };
     return new Runtime(startedAt, config, lifecycle, parts, () => routes.status(), listening);
   }
 
@@ -403,44 +290,170 @@ export class Runtime {
   }
 }
 
+/** Metrics cost a little on every request and prom-client megabytes of memory: both only when served. */
+async function openMetrics(config: Config, lifecycle: Lifecycle): Promise<ProxyMetrics | undefined> {
+  if (!config.listen.metrics) return undefined;
+  const metrics = new (await import("../metrics/metrics.js")).ProxyMetrics();
+  lifecycle.register("metrics", () => metrics.close());
+  return metrics;
+}
+
+/** The keep-alive connections to upstreams, shared by forwarded requests and error pages. */
+function openUpstreamPools(
+  config: Config,
+  lifecycle: Lifecycle,
+): { pools: UpstreamPools; clientTls: ClientTls } {
+  const clientTls: ClientTls = {
+    key: readFileOption("--client-ssl-key", config.upstream.clientKeyFile),
+    cert: readFileOption("--client-ssl-cert", config.upstream.clientCertFile),
+    ca: config.upstream.clientCaFile
+      ? [readFileOption("--client-ssl-ca", config.upstream.clientCaFile) as Buffer]
+      : undefined,
+    rejectUnauthorized: !config.upstream.insecure,
+  };
+  const pools = new UpstreamPools({
+    connectionsPerOrigin: config.upstream.maxConnections,
+    clientSharePercent: config.upstream.clientSharePercent,
+    queueLimit: config.upstream.queueLimit,
+    queueTimeoutMs: config.upstream.queueTimeoutMs,
+    keepAliveTimeoutMs: UPSTREAM_KEEP_ALIVE_MS,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    clientTls,
+  });
+  lifecycle.register("upstream connections", () => pools.close());
+  return { pools, clientTls };
+}
+
 /**
- * After route changes, closes the pools of upstreams that no route names any more (dead servers must not hold
- * sockets, as they did in CHP). The scan is O(routes), so it runs at most once per interval, not per API call.
+ * The capture side: the kernel socket tap and where its records go (the durable delivery first, so a record reaches
+ * the spool whatever the `--records-file` sink does), and the launch-cookie codec the tap and the forwarder share.
  */
-class PoolSweep {
-  private timer: NodeJS.Timeout | undefined;
-  private closed = false;
-
-  constructor(
-    private readonly store: RouteStore,
-    private readonly pools: UpstreamPools,
-  ) {}
-
-  schedule(): void {
-    if (this.timer || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.sweep();
-    }, POOL_SWEEP_INTERVAL_MS);
-    this.timer.unref();
+async function openCapture(
+  config: Config,
+  log: Logger,
+  lifecycle: Lifecycle,
+): Promise<{ capture: KernelSocketTap; delivery?: DeliveryService; codec: LaunchCookieCodec }> {
+  const stages: RecordStage[] = [];
+  let delivery: DeliveryService | undefined;
+  if (config.delivery) {
+    delivery = await DeliveryService.open({
+      dataDir: config.dataDir,
+      moodle: config.delivery.moodle,
+      allowOrigins: config.delivery.allowOrigins,
+      batchSize: config.delivery.batchSize,
+      batchAgeMs: config.delivery.batchAgeMs,
+      concurrency: config.delivery.concurrency,
+      spoolMaxBytes: config.delivery.spoolMaxBytes,
+      multiRecord: config.delivery.multiRecord,
+      requestTimeoutMs: MOODLE_REQUEST_TIMEOUT_MS,
+      logger: log,
+    });
+    const opened = delivery;
+    lifecycle.register("delivery", async (remainingMs) => {
+      await opened.flush(remainingMs);
+      await opened.close();
+    });
+    delivery.start();
+    stages.push(delivery);
+  } else {
+    log.warn("No Moodle configured (--moodle-url, --moodle-allow): captured records are not delivered");
   }
-
-  close(): void {
-    this.closed = true;
-    clearTimeout(this.timer);
+  if (config.capture.recordsFile) {
+    const file = new RecordsFileSink(config.capture.recordsFile);
+    lifecycle.register("records file", () => file.close());
+    stages.push(file);
   }
+  const codec = await LaunchCookieCodec.openKeyFile(config.capture.launchCookieKeyFile, {
+    acceptLegacyCookies: config.capture.legacyLmsCookies,
+  });
+  const capture = new KernelSocketTap({
+    sink: new RecordsFanOut(stages, log),
+    logger: log,
+    cookieCodec: codec,
+    socketMemoryBytes: config.capture.socketMemoryBytes,
+    memoryBytes: config.capture.memoryBytes,
+  });
+  return { capture, delivery, codec };
+}
 
-  private async sweep(): Promise<void> {
-    const live = new Set<string>();
-    for (const route of Object.values(await this.store.getAll())) {
-      try {
-        live.add(parseUpstreamTarget(route.target).key);
-      } catch {
-        // A route with an unusable target has no pool.
-      }
-    }
-    this.pools.retainOnly(live);
-  }
+/** The proxy's request path: routing, then the HTTP forwarder or the WebSocket relay (tapped), and error pages. */
+function buildProxying(
+  config: Config,
+  log: Logger,
+  parts: {
+    store: RouteStore;
+    activity: ActivityRecorder;
+    pools: UpstreamPools;
+    clientTls: ClientTls;
+    capture: KernelSocketTap;
+    codec: LaunchCookieCodec;
+  },
+): { dispatcher: ProxyDispatcher; relay: WebSocketRelay } {
+  const { store, activity, pools } = parts;
+  const errorPages: ErrorPageSource =
+    config.forwarding.errorPages.kind === "target"
+      ? { kind: "target", url: config.forwarding.errorPages.url, pools }
+      : {
+          kind: "path",
+          dir:
+            config.forwarding.errorPages.kind === "path"
+              ? config.forwarding.errorPages.dir
+              : BUILT_IN_ERROR_PATH,
+        };
+  const errors = new ErrorResponder(errorPages, log);
+  const forwarding = {
+    xForward: config.forwarding.xForward,
+    changeOrigin: config.forwarding.changeOrigin,
+    customHeaders: config.forwarding.customHeaders,
+    dropClientForwarded: config.forwarding.dropClientForwarded,
+  };
+  const paths = {
+    prependPath: config.forwarding.prependPath,
+    includePrefix: config.forwarding.includePrefix,
+  };
+  const forwarder = new HttpForwarder({
+    pools,
+    forwarding,
+    paths,
+    proxyTimeoutMs: config.upstream.responseTimeoutMs,
+    bodyIdleTimeoutMs: config.server.requestBodyTimeoutMs,
+    autoRewrite: config.forwarding.autoRewrite,
+    protocolRewrite: config.forwarding.protocolRewrite,
+    activity,
+    errors,
+    log,
+    launches: new LaunchCapture(parts.codec, log),
+  });
+  const relay = new WebSocketRelay({
+    forwarding,
+    paths,
+    clientTls: parts.clientTls,
+    deadlines: {
+      connectMs: CONNECT_TIMEOUT_MS,
+      responseMs: config.upstream.responseTimeoutMs || UPGRADE_RESPONSE_TIMEOUT_MS,
+    },
+    activity,
+    log,
+    taps: parts.capture,
+  });
+  const dispatcher = new ProxyDispatcher({
+    store,
+    forwarder,
+    relay,
+    errors,
+    hostRouting: config.routes.hostRouting,
+    accessLog: config.log.accessLog,
+    log,
+  });
+  return { dispatcher, relay };
+}
+
+/** CHP's start-up lines for the rewriting options. */
+function logForwardingOptions(config: Config, log: Logger): void {
+  if (config.forwarding.autoRewrite) log.info("AutoRewrite of Location headers enabled.");
+  if (config.forwarding.changeOrigin) log.info("Change Origin of host headers enabled.");
+  if (config.forwarding.protocolRewrite)
+    log.info("ProtocolRewrite enabled. Rewriting to %s", config.forwarding.protocolRewrite);
 }
 
 function removeFile(file: string): void {

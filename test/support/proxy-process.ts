@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { once } from "node:events";
+import type { Readable } from "node:stream";
 
 /** The built CLI, started exactly as a user starts it (`bin/ltictr-proxy.js`). */
 /**
@@ -44,10 +45,14 @@ export function startProcess(
     err += d.toString();
     notify();
   });
-  const exit: Promise<number | string> =
+  const exit: Promise<number | string> = (
     child.exitCode !== null
       ? Promise.resolve(child.exitCode)
-      : once(child, "exit").then(([code, signal]) => (code ?? signal) as number | string);
+      : once(child, "exit").then(([code, signal]) => (code ?? signal) as number | string)
+  ).then(async (code) => {
+    await outputRead(child);
+    return code;
+  });
   let done = false;
   void exit.then(() => {
     done = true;
@@ -89,6 +94,21 @@ export function startProcess(
   };
 
   return { child, stdout: () => out, stderr: () => err, waitFor, exited: () => exit, stop };
+}
+
+/**
+ * A child's exit can be reported before the last bytes of its stdout and stderr pipes were read (its last line, its
+ * error message). Waits for both pipes to close, but not for long: a grandchild that inherited them may hold them.
+ */
+async function outputRead(child: ChildProcess): Promise<void> {
+  const pipes = [child.stdout, child.stderr].filter((pipe) => pipe !== null && !pipe.closed);
+  if (pipes.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(pipes.map((pipe) => once(pipe as Readable, "close"))),
+    new Promise((resolve) => (timer = setTimeout(resolve, 1000))),
+  ]);
+  clearTimeout(timer);
 }
 
 /**
