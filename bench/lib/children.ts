@@ -4,7 +4,7 @@ import { startProcess, type RunningProcess } from "../../test/support/proxy-proc
 
 /**
  * Every process the bench starts goes through here, so that all of them are stopped when the run ends,
- * fails or is interrupted. Placement follows the anchors' method (kernel-ws-protocol-and-perf.md B.3):
+ * fails or is interrupted. Placement keeps the proxy's CPU apart from the load's, so its CPU time is its own:
  * the proxy under test alone on core 1; load generators, backend and this orchestrator on core 0.
  */
 export const PROXY_CORE = 1;

@@ -9,7 +9,7 @@ export interface MachineInfo {
   memoryMiB: number;
   kernel: string;
   node: string;
-  /** Whether proxies ran on their own core (taskset), as the anchors were measured. */
+  /** Whether proxies ran on their own core (taskset), so that their CPU time is theirs alone. */
   pinned: boolean;
   /** 1, 5 and 15-minute load averages when the run began: others' work on the shared cores shows here. */
   loadAverage: number[];

@@ -55,7 +55,7 @@ export interface WrkOptions {
   script?: string;
 }
 
-/** One wrk thread on the load core, as in the anchors (`wrk -t1 -c50`). */
+/** One wrk thread on the load core (`wrk -t1 -c50`): the other core is the proxy's. */
 export async function runWrk(options: WrkOptions): Promise<WrkResult> {
   const args = [
     "-t1",

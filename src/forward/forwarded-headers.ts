@@ -1,6 +1,9 @@
 import type { IncomingHttpHeaders } from "node:http";
 
-/** Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1), plus `trailer` (CHP drops it too). */
+/**
+ * Headers that describe one connection, not the message, so a proxy must not pass them on (HTTP's hop-by-hop
+ * fields), plus `trailer` (CHP drops it too).
+ */
 export const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
@@ -69,7 +72,8 @@ const NOT_FORWARDED_UPGRADE = new Set([
 
 /**
  * Names a `Connection` header lists: the sender declares those headers hop-by-hop, so they go no further
- * (RFC 9110 §7.6.1). `close`, `keep-alive` and, for upgrades, `upgrade` are options, not header names to drop.
+ * (a proxy removes them with the Connection header itself). `close`, `keep-alive` and, for upgrades, `upgrade` are
+ * options, not header names to drop.
  */
 export function connectionListed(
   connection: string | string[] | undefined,

@@ -48,7 +48,8 @@ for (let digit = 0; digit < 16; digit++)
   HEX[digit.toString(16).charCodeAt(0)] = HEX[digit.toString(16).toUpperCase().charCodeAt(0)] = digit;
 
 /**
- * Incremental decoder of the chunked transfer coding (RFC 9112 §7.1), as strict as llhttp: the size is hex
+ * Incremental decoder of the chunked transfer coding (a body sent as `<hex size>[;extensions] CR LF <bytes> CR LF`
+ * pieces, ended by a zero-size piece, optional trailer fields and a blank line), as strict as llhttp: the size is hex
  * digits (no blanks after it); an extension is `;name`, `;name=token` or `;name="quoted string"` with nothing
  * between them; every line ends in CR LF; trailers follow the header rules (and may not be Content-Length).
  * Payload comes out as views of the input, never copied; trailers are checked and dropped (CHP forwards none

@@ -1,4 +1,7 @@
-/** Byte classes of HTTP/1 syntax (RFC 9110 §5.6), as lookup tables indexed by byte: 1 where the byte belongs. */
+/**
+ * Byte classes of HTTP/1 syntax (a token: letters, digits and ``!#$%&'*+-.^_`|~``; field values: visible ASCII,
+ * blanks and bytes ≥ 0x80), as lookup tables indexed by byte: 1 where the byte belongs.
+ */
 
 function table(belongs: (byte: number) => boolean): Uint8Array {
   const bytes = new Uint8Array(256);

@@ -71,7 +71,8 @@ export class UpstreamExchange implements ExchangeControl {
   responseStarted = false;
   /**
    * A request that can be sent again, on a fresh connection, when a kept-alive one turns out stale: idempotent
-   * (RFC 9110 §9.2.2; the upstream may have acted on a POST before the connection dropped) with a buffered body.
+   * (GET, HEAD, OPTIONS, TRACE, PUT, DELETE: sending one twice has the effect of sending it once, whereas the upstream
+   * may have acted on a POST before the connection dropped) and with a buffered body.
    */
   readonly replayable: boolean;
   retried = false;
@@ -174,7 +175,8 @@ export class UpstreamExchange implements ExchangeControl {
       // llhttp reads any three digits, but a server cannot answer with a status below 100.
       if (head.status < 100) throw new UpstreamProtocolError(`upstream answered with status ${head.status}`);
       // llhttp takes control characters in the reason phrase, which Node's server refuses to write; the reason
-      // says nothing a client may rely on (RFC 9112 §4), so the client gets the status's standard one instead.
+      // is free text a client must not act on (the status code alone carries the meaning), so the client gets the
+      // status's standard one instead.
       if (UNWRITABLE_REASON.test(head.statusMessage)) head = { ...head, statusMessage: "" };
       this.head = head;
       this.phase = "body";

@@ -29,7 +29,7 @@ export function reusable(outcome: ResponseOutcome, inputLength: number): boolean
 }
 
 /**
- * The proxy keeps llhttp's verdict everywhere but here, where llhttp would reuse a connection that RFC 9112 §6.1
+ * The proxy keeps llhttp's verdict everywhere but here, where llhttp would reuse a connection that HTTP/1.1
  * says must be closed: a response in HTTP/1.0 (or another version llhttp treats like it) with a
  * Transfer-Encoding header may have been framed differently by an HTTP/1.0 intermediary, so the proxy reads it
  * as llhttp does but closes the connection afterwards. llhttp reuses it when `Connection: keep-alive` is set.

@@ -80,7 +80,7 @@ export function pythonJson(value: unknown, ensureAscii: boolean): string {
 }
 
 /**
- * A `v1.kernel.websocket.jupyter.org` message (kernel-ws-protocol A.4): uint64 LE offset count (6, no buffers),
+ * A `v1.kernel.websocket.jupyter.org` message as jupyter_server frames it: uint64 LE offset count (6, no buffers),
  * uint64 LE offsets, then channel, header, parent_header, metadata, content.
  */
 export function encodeV1(message: JsonObject, serialise: (part: unknown) => string): Buffer {

@@ -5,7 +5,7 @@ import { V1_SUBPROTOCOL, decoderFor, wireFormatOf } from "../../../src/jupyter/w
 import { encodeV1, pythonJson } from "./jupyterlab3-capture.js";
 import { seededRandom, randomInt } from "../../support/frame-builder.js";
 
-/** An execute_request as JupyterLab 4 builds it (kernel-ws-protocol A.5). */
+/** An execute_request as JupyterLab 4 builds it (header, metadata with cellId, content). */
 const request = {
   buffers: [],
   channel: "shell",
@@ -124,7 +124,7 @@ t.test("legacy text frames", async (t) => {
   );
 });
 
-/** Legacy binary layout (A.3): uint32 BE nbufs, offsets, JSON, buffers. */
+/** Legacy binary layout (jupyter_server before v1): uint32 BE nbufs, offsets, JSON, buffers. */
 function legacyBinary(message: object, buffers: Buffer[]): Buffer {
   const json = Buffer.from(JSON.stringify(message));
   const count = 1 + buffers.length;

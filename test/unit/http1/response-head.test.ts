@@ -155,7 +155,7 @@ t.test("a header value keeps the colons after the first", async (t) => {
 });
 
 // Regression guard: values were once trimmed with String.prototype.trim, which also strips U+00A0. A latin1 decoded 0xA0 byte
-// is obs-text, not OWS (RFC 9110 §5.5), so a value ending in the UTF-8 bytes of "à" (C3 A0) loses its last byte and
+// is obs-text (a byte ≥ 0x80 allowed in values), not optional whitespace (only SP and HTAB), so a value ending in the UTF-8 bytes of "à" (C3 A0) loses its last byte and
 // reaches the client as broken UTF-8.
 t.test("only SP and HTAB are trimmed: obs-text bytes at the edges stay", async (t) => {
   const raw = Buffer.concat([
@@ -298,7 +298,7 @@ t.test("a Transfer-Encoding that does not end in chunked reads until close", asy
 });
 
 // The HTTP/1.0 + TE defect: the connection was kept. llhttp keeps it too when asked by keep-alive, which
-// RFC 9112 §6.1 forbids (an HTTP/1.0 hop may have framed the body differently): the one place the proxy is
+// HTTP/1.1 forbids (an HTTP/1.0 hop may have framed the body differently): the one place the proxy is
 // stricter than llhttp, and only about reuse.
 t.test("an HTTP/1.0 response with Transfer-Encoding is read, then its connection closed", async (t) => {
   const parsed = parse(head("HTTP/1.0 200 OK", "Transfer-Encoding: chunked", "Connection: keep-alive"));
