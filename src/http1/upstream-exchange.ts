@@ -61,7 +61,7 @@ type Phase = "waiting" | "head" | "body" | "done";
  * One HTTP/1.1 request/response over a keep-alive connection: writes the request, parses the answer's head and
  * frames its body (length, chunked or until close), and tells whether the connection can be reused.
  */
-export class UpstreamExchange implements ExchangeControl {
+export class UpstreamExchange implements ExchangeControl, ResponseParserSink {
   private phase: Phase = "waiting";
   private transport: ExchangeTransport | undefined;
   private parser: ResponseParser | undefined;
@@ -99,7 +99,8 @@ export class UpstreamExchange implements ExchangeControl {
     this.transport = transport;
     this.phase = "head";
     this.responseStarted = false;
-    this.parser = new ResponseParser(this.request.method, this.parsed);
+    // Made when the answer starts, not here: what a request allocates should not outlive the upstream's round trip.
+    this.parser = undefined;
     const { request } = this;
     const head = requestHead(request);
     const body = request.body;
@@ -142,7 +143,8 @@ export class UpstreamExchange implements ExchangeControl {
     if (this.phase === "done") return true;
     this.responseStarted = true;
     try {
-      const end = (this.parser as ResponseParser).push(chunk);
+      this.parser ??= new ResponseParser(this.request.method, this);
+      const end = this.parser.push(chunk);
       if (end !== -1 && this.phase === "body") this.complete(end < chunk.length);
     } catch (error) {
       this.fail(error as Error);
@@ -165,28 +167,27 @@ export class UpstreamExchange implements ExchangeControl {
   }
 
   /**
-   * What the parser reads: the final head, then the body. The parser accepts what llhttp accepts; a head that the
-   * proxy cannot pass on is dealt with here, before the sink sees it.
+   * What the parser reads (this exchange is its sink): the final head, then the body. The parser accepts what llhttp
+   * accepts; a head that the proxy cannot pass on is dealt with here, before the sink sees it.
    */
-  private readonly parsed: ResponseParserSink = {
-    onHead: (head) => {
-      // The proxy never asks for a protocol switch on an exchange (WebSocket upgrades are relayed elsewhere).
-      if (head.status === 101) throw new UpstreamProtocolError("upstream switched protocols unasked");
-      // llhttp reads any three digits, but a server cannot answer with a status below 100.
-      if (head.status < 100) throw new UpstreamProtocolError(`upstream answered with status ${head.status}`);
-      // llhttp takes control characters in the reason phrase, which Node's server refuses to write; the reason
-      // is free text a client must not act on (the status code alone carries the meaning), so the client gets the
-      // status's standard one instead.
-      if (UNWRITABLE_REASON.test(head.statusMessage)) head = { ...head, statusMessage: "" };
-      this.head = head;
-      this.phase = "body";
-      this.sink.onHead(head);
-    },
-    onData: (data) => {
-      if (this.phase !== "body") return;
-      if (!this.sink.onData(data)) this.transport?.pause();
-    },
-  };
+  onHead(head: ResponseHead): void {
+    // The proxy never asks for a protocol switch on an exchange (WebSocket upgrades are relayed elsewhere).
+    if (head.status === 101) throw new UpstreamProtocolError("upstream switched protocols unasked");
+    // llhttp reads any three digits, but a server cannot answer with a status below 100.
+    if (head.status < 100) throw new UpstreamProtocolError(`upstream answered with status ${head.status}`);
+    // llhttp takes control characters in the reason phrase, which Node's server refuses to write; the reason
+    // is free text a client must not act on (the status code alone carries the meaning), so the client gets the
+    // status's standard one instead.
+    if (UNWRITABLE_REASON.test(head.statusMessage)) head = { ...head, statusMessage: "" };
+    this.head = head;
+    this.phase = "body";
+    this.sink.onHead(head);
+  }
+
+  onData(data: Buffer): void {
+    if (this.phase !== "body") return;
+    if (!this.sink.onData(data)) this.transport?.pause();
+  }
 
   /** `trailingBytes`: the upstream sent more than the response; its connection is not to be trusted again. */
   private complete(trailingBytes: boolean): void {

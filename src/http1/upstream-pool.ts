@@ -153,7 +153,7 @@ export class UpstreamPool implements ConnectionOwner {
   }
 
   private mayHold(client: ClientKey): boolean {
-    return (this.held.get(client) ?? 0) < this.clientLimit;
+    return this.clientLimit === Infinity || (this.held.get(client) ?? 0) < this.clientLimit;
   }
 
   /** The first waiting request whose client is below its share, taken off the queue. */
@@ -166,7 +166,9 @@ export class UpstreamPool implements ConnectionOwner {
     return entry;
   }
 
+  /** Counts only when a client's share is bounded: two Map writes per request would be the only use otherwise. */
   private hold(connection: UpstreamConnection, client: ClientKey): void {
+    if (this.clientLimit === Infinity) return;
     this.holders.set(connection, client);
     this.held.set(client, (this.held.get(client) ?? 0) + 1);
   }
