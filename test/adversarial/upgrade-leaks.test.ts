@@ -39,20 +39,42 @@ for (const path of ["/malformed", "/oversized"]) {
       const upstream = await rawUpstream(t, misbehave);
       const proxy = await proxyFor(t, upstream.url);
       await assertRouteServes(t, proxy, "warm-up");
-      const baseline = footprint(proxy.process.child.pid as number);
       const count = repetitions(300);
-      let refused = 0;
-      let slowest = 0;
-      await inParallel(count, 25, async () => {
-        const answer = await rawRequest(proxy.port, upgradeRequest(path), { waitMs: 8000 });
-        if ((answer.status === 502 || answer.status === 503) && answer.closed) refused++;
-        slowest = Math.max(slowest, answer.elapsedMs);
+      const batch = async (label: string) => {
+        let refused = 0;
+        let slowest = 0;
+        await inParallel(count, 25, async () => {
+          const answer = await rawRequest(proxy.port, upgradeRequest(path), { waitMs: 8000 });
+          if ((answer.status === 502 || answer.status === 503) && answer.closed) refused++;
+          slowest = Math.max(slowest, answer.elapsedMs);
+        });
+        t.equal(
+          refused,
+          count,
+          `${label}: ${count} upgrades, a complete error answer and a closed connection each`,
+        );
+        t.ok(slowest < 5000, `${label}: the slowest in ${slowest} ms`);
+        await upstreamSocketsClosed(upstream, `every upstream socket of a ${path.slice(1)} answer to close`);
+        await assertRouteServes(t, proxy, `after ${count} ${path.slice(1)} answers`);
+      };
+      const baseline = footprint(proxy.process.child.pid as number);
+      await batch("first batch");
+      // The first batch brings the process to its working set (a 256 KiB oversized answer passes through read
+      // memory 25 at a time; freed memory is not handed back to the system at once), so its RSS bound is loose.
+      // A leak shows in the second batch: the same work again must find that memory, not add to it.
+      const warmed = await assertBackToBaseline(
+        t,
+        proxy,
+        baseline,
+        `${count} ${path.slice(1)} upgrade answers`,
+        {
+          rssSlackMiB: 96,
+        },
+      );
+      await batch("second batch");
+      await assertBackToBaseline(t, proxy, warmed, `${count} more ${path.slice(1)} upgrade answers`, {
+        rssSlackMiB: 24,
       });
-      t.equal(refused, count, `${count} upgrades: a complete error answer and a closed connection each`);
-      t.ok(slowest < 5000, `the slowest in ${slowest} ms`);
-      await upstreamSocketsClosed(upstream, `every upstream socket of a ${path.slice(1)} answer to close`);
-      await assertRouteServes(t, proxy, `after ${count} ${path.slice(1)} answers`);
-      await assertBackToBaseline(t, proxy, baseline, `${count} ${path.slice(1)} upgrade answers`);
       assertNothingCrashed(t, proxy);
     },
   );
