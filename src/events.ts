@@ -166,5 +166,3 @@ export const events = {
   recordsRefused: new EventChannel<RecordsRefused>("ltictr-proxy:delivery:refused"),
   certificateLoaded: new EventChannel<CertificateLoaded>("ltictr-proxy:tls:certificate"),
 } as const;
-
-export type EventName = keyof typeof events;

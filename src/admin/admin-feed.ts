@@ -114,25 +114,29 @@ export class AdminFeed {
     for (const stop of this.unsubscribe.splice(0)) stop();
   }
 
-  /** Closes the second: the series move on; open pages get the second's figures and the counts that changed. */
+  /**
+   * Closes the second: the series move on; open pages get the second's figures and the counts that changed. The
+   * changes are dropped either way: a page that opens later reads them in its first snapshot.
+   */
   tick(at = Date.now()): void {
     const rates = this.series.roll(at);
-    if (this.hub.size === 0) return;
-    const queue = this.sources.delivery?.queue();
-    this.hub.broadcast("tick", {
-      t: at,
-      rates,
-      totals: this.totals,
-      gauges: {
-        openWebSockets: this.sources.relay.openCount,
-        kernelSockets: this.sources.capture.openCount,
-        queued: queue?.depth,
-        oldestQueuedAt: queue?.oldestCapturedAt,
-      },
-      results: [...this.changedResults.values()],
-      sessions: [...this.changedSessions.values()],
-      reload: this.changesOverflowed,
-    });
+    if (this.hub.size > 0) {
+      const queue = this.sources.delivery?.queue();
+      this.hub.broadcast("tick", {
+        t: at,
+        rates,
+        totals: this.totals,
+        gauges: {
+          openWebSockets: this.sources.relay.openCount,
+          kernelSockets: this.sources.capture.openCount,
+          queued: queue?.depth,
+          oldestQueuedAt: queue?.oldestCapturedAt,
+        },
+        results: [...this.changedResults.values()],
+        sessions: [...this.changedSessions.values()],
+        reload: this.changesOverflowed,
+      });
+    }
     this.changedResults.clear();
     this.changedSessions.clear();
     this.changesOverflowed = false;

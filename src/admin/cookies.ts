@@ -1,16 +1,12 @@
+import { parseCookies } from "../cookie-header.js";
+
 /** The admin page's session cookie: only sent to `/admin`, never readable by scripts, never sent cross-site. */
 export const SESSION_COOKIE = "ltictr_admin";
 const COOKIE_PATH = "/admin";
 
-/** The value of cookie `name` in a `Cookie` header, if present. */
+/** The value of cookie `name` in a `Cookie` header (the first, if sent more than once). */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
+  return header ? parseCookies(header).get(name)?.[0] : undefined;
 }
 
 /** `Set-Cookie` for a new session; `Secure` when the admin listener speaks TLS. */

@@ -3,6 +3,7 @@ import { events, type ApiRequest } from "../events.js";
 import type { Logger } from "../log/logger.js";
 import type { ActivityRecorder } from "../routing/activity-recorder.js";
 import {
+  activityTime,
   cleanRoutePath,
   RouteStoreUnavailable,
   type RouteData,
@@ -189,15 +190,6 @@ export class RoutesApi {
     res.writeHead((await this.options.changes.remove(path)) ? 204 : 404);
     res.end();
   }
-}
-
-function activityTime(value: unknown): number | undefined {
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === "string" || typeof value === "number") {
-    const time = new Date(value).getTime();
-    return Number.isFinite(time) ? time : undefined;
-  }
-  return undefined;
 }
 
 function sendJson(res: ServerResponse, value: unknown): void {

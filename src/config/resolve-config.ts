@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { isLogLevel } from "../log/logger.js";
 import { LAUNCH_COOKIE_KEY_FILE } from "../lti/launch-cookie.js";
@@ -6,6 +5,7 @@ import { keyLayout } from "../routing/redis/key-layout.js";
 import { isRedisUrl, parseRedisUrl } from "../routing/redis/redis-url.js";
 import type { Config, ErrorPages, RouteStorage, TlsFiles } from "./config.js";
 import { ConfigError } from "./config-error.js";
+import { readOptionFile } from "./option-file.js";
 import type { ListenSpec } from "./listen-spec.js";
 import { OPTIONS, type OptionName, type OptionValues } from "./options.js";
 
@@ -69,14 +69,6 @@ function checkMoodleUrl(value: string | undefined): void {
   const url = new URL(value);
   if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "")
     throw new ConfigError(`--moodle-url must be the Moodle wwwroot without credentials, query or fragment`);
-}
-
-function readSecretFile(option: string, file: string): string {
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch (error) {
-    throw new ConfigError(`${option}: cannot read ${file}: ${(error as Error).message}`);
-  }
 }
 
 /** `redis://` and `rediss://` name the built-in Redis store; anything else is a module (CHP's contract). */
@@ -197,7 +189,7 @@ export function resolveConfig(given: OptionValues, env: NodeJS.ProcessEnv): Conf
     metricsListen = { kind: "tcp", host: valueOf(values, "metricsIp"), port: values.metricsPort };
 
   const moodleToken = values.moodleTokenFile
-    ? readSecretFile("--moodle-token-file", values.moodleTokenFile)
+    ? readOptionFile("--moodle-token-file", values.moodleTokenFile).toString("utf8").trim()
     : env.LTICTR_MOODLE_TOKEN || undefined;
   if (values.moodleUrl && !moodleToken) {
     throw new ConfigError("--moodle-url needs a token: --moodle-token-file <file> or LTICTR_MOODLE_TOKEN");

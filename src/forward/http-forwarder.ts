@@ -145,8 +145,7 @@ export class HttpForwarder {
   /** The client stopped sending its body before any upstream saw it (or its connection failed). */
   private bodyFailed(req: IncomingMessage, res: ServerResponse, error: unknown): void {
     if (error instanceof RequestBodyTimeout) {
-      this.options.log.warn("408 %s %s %s", req.method, (req.url ?? "").split("?")[0], error.message);
-      answerBodyTimeout(res);
+      answerBodyTimeout(req, res, error, this.options.log);
     } else {
       res.destroy();
     }
@@ -284,8 +283,7 @@ class ResponseRelay implements ResponseSink {
   onError(error: Error): void {
     const { res, req, context } = this;
     if (error instanceof RequestBodyTimeout) {
-      context.log.warn("408 %s %s %s", req.method, (req.url ?? "").split("?")[0], error.message);
-      answerBodyTimeout(res);
+      answerBodyTimeout(req, res, error, context.log);
       return;
     }
     this.drainBody();
@@ -317,7 +315,13 @@ class ResponseRelay implements ResponseSink {
 }
 
 /** 408 and close: the rest of the body may still come, and the connection cannot carry another request. */
-function answerBodyTimeout(res: ServerResponse): void {
+function answerBodyTimeout(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: RequestBodyTimeout,
+  log: Logger,
+): void {
+  log.warn("408 %s %s %s", req.method, (req.url ?? "").split("?")[0], error.message);
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;

@@ -20,5 +20,11 @@ export const TOKEN = table(
 /** Header value bytes: HTAB, SP, visible characters and obs-text (0x80–0xFF); no other control, no DEL. */
 export const HEADER_VALUE = table((byte) => byte === 0x09 || (byte >= 0x20 && byte !== 0x7f));
 
+/**
+ * A character that cannot be in a header value (a control other than HTAB, CR and LF included, or DEL), for whole
+ * strings decoded as latin1: one native scan instead of a loop over HEADER_VALUE.
+ */
+export const NOT_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
 /** qdtext: what a quoted string holds unescaped (header value bytes but `"` and `\`). */
 export const QUOTED_TEXT = table((byte) => HEADER_VALUE[byte] === 1 && byte !== 0x22 && byte !== 0x5c);

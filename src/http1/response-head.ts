@@ -1,4 +1,4 @@
-import { TOKEN } from "./http-chars.js";
+import { NOT_HEADER_VALUE, TOKEN } from "./http-chars.js";
 
 /**
  * An upstream HTTP/1 response head, read as strictly as Node's own HTTP client reads it (llhttp without lenient
@@ -55,8 +55,6 @@ const CHUNKED_LAST = /(?:^|,)[ \t]*chunked *$/i;
 /** A `Connection` option that counts: alone between commas, only spaces after it. */
 const CONNECTION_OPTION = /^[ \t]*(close|keep-alive|upgrade) *$/i;
 const KEEP_ALIVE_TIMEOUT = /timeout=(\d+)/i;
-/** A byte that cannot be in a header value: a control other than HTAB (CR and LF included), or DEL. */
-const NOT_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
  * Parses one head (status line to blank line, as ResponseHeadReader delimits it) received in answer to

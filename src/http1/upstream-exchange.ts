@@ -1,3 +1,4 @@
+import { NOT_HEADER_VALUE } from "./http-chars.js";
 import { UpstreamProtocolError, type ResponseHead } from "./response-head.js";
 import { ResponseParser, type ResponseParserSink } from "./response-parser.js";
 
@@ -178,7 +179,7 @@ export class UpstreamExchange implements ExchangeControl, ResponseParserSink {
     // llhttp takes control characters in the reason phrase, which Node's server refuses to write; the reason
     // is free text a client must not act on (the status code alone carries the meaning), so the client gets the
     // status's standard one instead.
-    if (UNWRITABLE_REASON.test(head.statusMessage)) head = { ...head, statusMessage: "" };
+    if (NOT_HEADER_VALUE.test(head.statusMessage)) head = { ...head, statusMessage: "" };
     this.head = head;
     this.phase = "body";
     this.sink.onHead(head);
@@ -227,9 +228,6 @@ export class UpstreamExchange implements ExchangeControl, ResponseParserSink {
     }
   }
 }
-
-/** What Node's `res.writeHead` refuses in a reason phrase: controls other than HTAB, and DEL. */
-const UNWRITABLE_REASON = /[^\t\x20-\x7e\x80-\xff]/;
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 

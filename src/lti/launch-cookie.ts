@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { parseCookies } from "../cookie-header.js";
 import type { LaunchContext } from "./launch-context.js";
 import { launchContextOf } from "./launch-context.js";
 
@@ -137,22 +138,6 @@ function parseSealedFields(plain: Buffer): SealedFields | undefined {
   const [, issuedAt, ...strings] = value as unknown[];
   if (typeof issuedAt !== "number" || !strings.every((s) => typeof s === "string")) return undefined;
   return [issuedAt, ...(strings as [string, string, string, string, string])];
-}
-
-/** Cookie name → values, in header order. Values are left as sent (no decoding). */
-function parseCookies(header: string): Map<string, string[]> {
-  const cookies = new Map<string, string[]>();
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    const name = part.slice(0, eq).trim();
-    let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    const values = cookies.get(name);
-    if (values) values.push(value);
-    else cookies.set(name, [value]);
-  }
-  return cookies;
 }
 
 function readLegacyCookies(cookies: Map<string, string[]>): LaunchContext | undefined {

@@ -7,7 +7,7 @@ export interface MetricsSources {
   routeCount?(): number | undefined;
   /** 1 while a shared route store (Redis) takes writes, 0 while it is unreachable; absent for local stores. */
   routeStoreConnected?(): number | undefined;
-  deliveryQueue?(): { depth: number; oldestCapturedAt: number | undefined } | undefined;
+  deliveryQueue?(): { depth: number; oldestCapturedAt?: number } | undefined;
 }
 
 /**

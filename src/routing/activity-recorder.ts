@@ -39,11 +39,6 @@ export class ActivityRecorder {
     this.pending.delete(prefix);
   }
 
-  /** Notes not yet written to the store. */
-  get waiting(): number {
-    return this.pending.size;
-  }
-
   /** Writes the waiting notes to the store. */
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;

@@ -71,3 +71,15 @@ export function cleanRoutePath(path: string): string {
   if (clean.length > 1 && clean.endsWith("/")) clean = clean.slice(0, -1);
   return clean;
 }
+
+/**
+ * A `last_activity` as ms since 1970, as stores hold it: a Date, or an ISO string or ms after a JSON trip (plugin
+ * stores, Redis); undefined when it is none of these or not a valid time.
+ */
+export function activityTime(value: unknown): number | undefined {
+  let time: number;
+  if (value instanceof Date) time = value.getTime();
+  else if (typeof value === "string" || typeof value === "number") time = new Date(value).getTime();
+  else return undefined;
+  return Number.isFinite(time) ? time : undefined;
+}

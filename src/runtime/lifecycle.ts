@@ -24,10 +24,6 @@ export class Lifecycle {
     this.parts.push({ name, stop });
   }
 
-  get names(): string[] {
-    return this.parts.map((part) => part.name);
-  }
-
   stop(timeoutMs: number): Promise<void> {
     this.stopping ??= this.stopAll(Date.now() + timeoutMs);
     return this.stopping;

@@ -1,4 +1,4 @@
-import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { unlinkSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { ProxyApp, type ListenerStatus } from "../app.js";
 import type { AdminApp } from "../admin/admin-app.js";
@@ -12,7 +12,7 @@ import { LaunchCapture } from "../capture/launch-capture.js";
 import { RecordsFanOut, type RecordStage } from "../capture/records-fan-out.js";
 import { RecordsFileSink } from "../capture/records-file-sink.js";
 import type { Config } from "../config/config.js";
-import { ConfigError } from "../config/config-error.js";
+import { readOptionFile } from "../config/option-file.js";
 import { DeliveryService, type DeliveryStatus } from "../delivery/delivery-service.js";
 import { BUILT_IN_ERROR_PATH, ErrorResponder, type ErrorPageSource } from "../forward/error-responder.js";
 import { HttpForwarder } from "../forward/http-forwarder.js";
@@ -66,12 +66,7 @@ export interface RuntimeParts {
 }
 
 function readFileOption(option: string, file: string | undefined): Buffer | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new ConfigError(`${option}: cannot read ${file}: ${(error as Error).message}`);
-  }
+  return file === undefined ? undefined : readOptionFile(option, file);
 }
 
 /**
@@ -206,9 +201,8 @@ export class Runtime {
         const connected = routes.status().connected;
         return connected === undefined ? undefined : connected ? 1 : 0;
       },
-      deliveryQueue: delivery
-        ? () => ({ depth: delivery.depth, oldestCapturedAt: delivery.status().spool.oldestCapturedAt })
-        : undefined,
+      // The spool's figures only: `status()` would read the dead-letter file on every scrape.
+      deliveryQueue: delivery && (() => delivery.queue()),
     });
     const parts: RuntimeParts = { store, activity, relay, capture, delivery, metrics };
     return new Runtime(startedAt, config, lifecycle, parts, () => routes.status(), listening);

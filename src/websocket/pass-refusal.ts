@@ -3,7 +3,7 @@ import type { Duplex } from "node:stream";
 import { ChunkedDecoder } from "../http1/chunked-decoder.js";
 import type { BodyFraming } from "../http1/response-head.js";
 import { endWithGrace } from "./end-with-grace.js";
-import { writeReadBytes, type UpstreamReads } from "./relay-reads.js";
+import { receiveReads, writeReadBytes, type UpstreamReads } from "./relay-reads.js";
 
 /** How long a client gets to read a refusal before its socket is dropped. */
 export const REFUSAL_GRACE_MS = 5000;
@@ -67,11 +67,11 @@ export function passRefusal(
 ): void {
   const end = new AnswerEnd(framing);
   let done = false;
+  let stopReading = (): void => undefined;
   const closeBoth = () => {
     if (done) return;
     done = true;
-    if (reads) reads.sink = undefined;
-    else upstream.off("data", forward);
+    stopReading();
     upstream.destroy();
     if (!client.destroyed) endWithGrace(client, REFUSAL_GRACE_MS);
   };
@@ -98,14 +98,7 @@ export function passRefusal(
   }
   if (rest.length > 0) forward(rest);
   if (done) return;
-  if (reads) {
-    reads.sink = (chunk) => {
-      forward(chunk);
-      return true;
-    };
-  } else {
-    upstream.on("data", forward);
-  }
+  stopReading = receiveReads(upstream, reads, forward);
   // The handshake left the upstream paused; it flows once the client has taken what arrived with the head.
   if (!upstream.isPaused() || client.writableNeedDrain) return;
   upstream.resume();

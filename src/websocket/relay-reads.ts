@@ -1,4 +1,4 @@
-import type { OnReadOpts } from "node:net";
+import type { OnReadOpts, Socket } from "node:net";
 import type { Writable } from "node:stream";
 
 /** Bytes one upstream read may fill: Node's own read size. */
@@ -36,6 +36,28 @@ export class UpstreamReads {
     buffer: nextMemory,
     callback: (bytes: number, buffer: Uint8Array): boolean =>
       this.sink === undefined || this.sink((buffer as Buffer).subarray(0, bytes)),
+  };
+}
+
+/**
+ * Hands every read of `upstream` to `receive`, through `reads` when the socket reads into the shared memory, else as
+ * `data` events; the function returned stops that.
+ */
+export function receiveReads(
+  upstream: Socket,
+  reads: UpstreamReads | undefined,
+  receive: (chunk: Buffer) => void,
+): () => void {
+  if (!reads) {
+    upstream.on("data", receive);
+    return () => upstream.off("data", receive);
+  }
+  reads.sink = (chunk) => {
+    receive(chunk);
+    return true;
+  };
+  return () => {
+    reads.sink = undefined;
   };
 }
 

@@ -5,7 +5,7 @@ import { connectUpstream, readyEvent, type ClientTls } from "../http1/connect-up
 import { ResponseHeadReader, type ReadResponseHead } from "../http1/response-head-reader.js";
 import { upstreamError } from "../http1/upstream-exchange.js";
 import type { UpstreamTarget } from "../http1/upstream-target.js";
-import { UpstreamReads } from "./relay-reads.js";
+import { receiveReads, UpstreamReads } from "./relay-reads.js";
 
 /** The upstream's answer to an upgrade: its final head, and the client-facing view of its headers. */
 export interface UpgradeAnswer extends ReadResponseHead {
@@ -109,13 +109,13 @@ export function upgradeHandshake(
     earlyBytes += chunk.length;
     if (earlyBytes > EARLY_BYTES_LIMIT) client.pause();
   };
+  let stopReading = (): void => undefined;
   const finish = (error: Error | undefined, answer?: UpgradeAnswer) => {
     if (settled) return;
     settled = true;
     clearTimeout(timer);
     upstream.off(readyEvent(target), onReady);
-    if (reads) reads.sink = undefined;
-    else upstream.off("data", onData);
+    stopReading();
     upstream.off("end", onEnd);
     upstream.off("error", onError);
     client.off("close", onClientGone);
@@ -133,14 +133,7 @@ export function upgradeHandshake(
     done(undefined, { upstream, reads, answer, early: Buffer.concat(early, earlyBytes) });
   };
   upstream.once(readyEvent(target), onReady);
-  if (reads) {
-    reads.sink = (chunk) => {
-      onData(chunk);
-      return true;
-    };
-  } else {
-    upstream.on("data", onData);
-  }
+  stopReading = receiveReads(upstream, reads, onData);
   upstream.on("end", onEnd);
   upstream.on("error", onError);
   client.once("close", onClientGone);

@@ -1,8 +1,8 @@
 import { MemoryRouteStore } from "../memory-route-store.js";
-import { cleanRoutePath, type RouteData } from "../route-store.js";
+import { activityTime, cleanRoutePath, type RouteData } from "../route-store.js";
 import type { RouteChange } from "./change-message.js";
 import type { CorruptValueLog } from "./corrupt-value-log.js";
-import { activityTime, decodeRouteFields, parseActivity, routeData } from "./route-codec.js";
+import { decodeRouteFields, parseActivity, routeData } from "./route-codec.js";
 
 /** The whole table as one snapshot script read it (see lua-scripts.ts). */
 export interface Snapshot {

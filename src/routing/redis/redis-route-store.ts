@@ -586,5 +586,3 @@ export class RedisRouteStore implements RouteStore {
 function activityArg(route: EncodedRoute): string {
   return route.activity === undefined ? "" : String(Math.trunc(route.activity));
 }
-
-export const openRedisRouteStore = RedisRouteStore.open.bind(RedisRouteStore);

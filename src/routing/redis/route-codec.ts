@@ -1,4 +1,4 @@
-import type { RouteData } from "../route-store.js";
+import { activityTime, type RouteData } from "../route-store.js";
 
 /**
  * A route's data as Redis keeps it: `last_activity` apart (it has a hash of its own, merged newest-wins), the rest
@@ -22,20 +22,9 @@ export function encodeRoute(data: Partial<RouteData>): EncodedRoute {
   return { data: plain, fields, activity: activityTime(lastActivity) };
 }
 
-/** A `last_activity` as the API and plugin stores hold it (a Date, or an ISO string or ms after a JSON trip). */
-export function activityTime(value: unknown): number | undefined {
-  if (value instanceof Date) return validTime(value.getTime());
-  if (typeof value === "string" || typeof value === "number") return validTime(new Date(value).getTime());
-  return undefined;
-}
-
 /** An activity hash value: whole ms since 1970, as the scripts write it. */
 export function parseActivity(text: string): number | undefined {
   return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
-}
-
-function validTime(time: number): number | undefined {
-  return Number.isFinite(time) ? time : undefined;
 }
 
 /** Why `value` cannot be a route's data (without `last_activity`), or undefined when it can. */

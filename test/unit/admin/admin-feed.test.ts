@@ -110,6 +110,21 @@ t.test("without a page listening nothing is sent and nothing per change is kept"
   t.equal(feed.results.snapshot().rows.length, 1, "and the results");
 });
 
+t.test("changes of a second whose pages all closed before its tick are not sent later", async (t) => {
+  const { feed, hub, sent } = feedWith(1);
+  t.teardown(() => feed.close());
+  execution("client", "m1", "", '["codenum:1"]');
+  execution("server", "m1", "ok");
+  hub.size = 0;
+  feed.tick(1000);
+  hub.size = 1;
+  feed.tick(2000);
+  // A page opened now read these counts in its snapshot: sending them again would count them twice.
+  const tick = sent.find((s) => s.event === "tick")?.data;
+  t.equal(tick?.t, 2000);
+  t.same([tick?.results, tick?.sessions], [[], []]);
+});
+
 t.test("more changes in a second than a tick carries: the pages reload instead", async (t) => {
   const { feed, sent } = feedWith(1);
   t.teardown(() => feed.close());
