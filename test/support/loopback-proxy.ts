@@ -65,17 +65,38 @@ export async function startLoopbackProxy(
   args: string[],
   options: LoopbackProxyOptions = {},
 ): Promise<LoopbackProxy> {
-  const [port, apiPort] = options.ports ? [options.ports.port, options.ports.apiPort] : await freePorts(2);
   // tap runs teardowns last-in first-out: this folder is removed after the process is stopped.
   const dataDir = options.dataDir === undefined ? tempDir(t, "ltictr-data-") : options.dataDir || undefined;
   const token = options.token;
-  const fullArgs = [...listenArgs({ port, apiPort }), ...(dataDir ? ["--data-dir", dataDir] : []), ...args];
-  const spawnProxy = () =>
-    startProxy(fullArgs, { ...options.env, CONFIGPROXY_AUTH_TOKEN: token }, options.bin ?? PROXY_BIN);
   const ready = async (proc: RunningProcess) => {
     await proc.waitFor(/Proxy API at /);
     for (const pattern of [options.ready ?? []].flat()) await proc.waitFor(pattern);
   };
+  const spawnerOn = (ports: ProxyPorts) => {
+    const fullArgs = [...listenArgs(ports), ...(dataDir ? ["--data-dir", dataDir] : []), ...args];
+    return () =>
+      startProxy(fullArgs, { ...options.env, CONFIGPROXY_AUTH_TOKEN: token }, options.bin ?? PROXY_BIN);
+  };
+
+  // Ports found free are not reserved until the proxy binds them: a test running beside this one can take one in
+  // between as the local port of an outgoing connection. A start that loses that race is made again on others.
+  let ports: ProxyPorts;
+  let spawnProxy: () => RunningProcess;
+  let first: RunningProcess;
+  for (let attempt = 1; ; attempt++) {
+    const [port, apiPort] = options.ports ? [options.ports.port, options.ports.apiPort] : await freePorts(2);
+    ports = { port, apiPort };
+    spawnProxy = spawnerOn(ports);
+    first = spawnProxy();
+    const failure = await ready(first).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    if (!failure) break;
+    await first.stop();
+    if (options.ports || attempt === 5 || !/EADDRINUSE/.test(first.stderr())) throw failure;
+  }
+  const { port, apiPort } = ports;
 
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
@@ -92,7 +113,7 @@ export async function startLoopbackProxy(
     return path === "/" ? (data["/"] as Record<string, unknown> | undefined) : data;
   };
   const proxy: LoopbackProxy = {
-    process: spawnProxy(),
+    process: first,
     port,
     apiPort,
     url: `http://127.0.0.1:${port}`,
@@ -116,6 +137,5 @@ export async function startLoopbackProxy(
     },
   };
   t.teardown(() => proxy.process.stop());
-  await ready(proxy.process);
   return proxy;
 }
