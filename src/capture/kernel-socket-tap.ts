@@ -109,6 +109,11 @@ export class KernelSocketTap implements SocketTapFactory {
     return this.open.size;
   }
 
+  /** Bytes held now for unfinished kernel messages, over all sockets (cheap, unlike `status()`). */
+  get heldBytes(): number {
+    return this.memory.used;
+  }
+
   status(): CaptureStatus {
     return {
       sessions: Array.from(this.open, (observer) => observer.status()),

@@ -8,6 +8,7 @@ export interface MetricsSources {
   /** 1 while a shared route store (Redis) takes writes, 0 while it is unreachable; absent for local stores. */
   routeStoreConnected?(): number | undefined;
   deliveryQueue?(): { depth: number; oldestCapturedAt?: number } | undefined;
+  captureHeldBytes?(): number;
 }
 
 /**
@@ -86,6 +87,11 @@ export class ProxyMetrics {
     "ltictr_capture_skipped_messages",
     "Kernel messages relayed but not inspected, by reason",
     ["reason"],
+  );
+  readonly captureHeldBytes = this.gauge(
+    "ltictr_capture_held_bytes",
+    "Bytes held to reassemble kernel messages that span several reads, over all sockets",
+    () => this.sources.captureHeldBytes?.(),
   );
   readonly certificateExpiry = this.gauge(
     "ltictr_certificate_expiry_seconds",

@@ -203,6 +203,7 @@ export class Runtime {
       },
       // The spool's figures only: `status()` would read the dead-letter file on every scrape.
       deliveryQueue: delivery && (() => delivery.queue()),
+      captureHeldBytes: () => capture.heldBytes,
     });
     const parts: RuntimeParts = { store, activity, relay, capture, delivery, metrics };
     return new Runtime(startedAt, config, lifecycle, parts, () => routes.status(), listening);

@@ -108,6 +108,8 @@ const LTICTR_METRICS: Record<string, string> = {
   ltictr_delivered_records: "counter",
   ltictr_dead_letters: "counter",
   ltictr_refused_records: "counter",
+  ltictr_capture_skipped_messages: "counter",
+  ltictr_capture_held_bytes: "gauge",
   ltictr_certificate_expiry_seconds: "gauge",
 };
 
