@@ -4,7 +4,7 @@ import {
   assertBackToBaseline,
   assertNothingCrashed,
   echoes,
-  footprint,
+  settledFootprint,
   proxyFor,
   rawRequest,
   rawUpstream,
@@ -44,7 +44,7 @@ t.test(
     const upstream = await rawUpstream(t, (request, socket) => void echoes(request, socket));
     const proxy = await proxyFor(t, upstream.url, { LTICTR_HEADERS_TIMEOUT: String(HEADERS_TIMEOUT_MS) });
     await latencies(proxy.port, 50);
-    const baseline = footprint(proxy.process.child.pid as number);
+    const baseline = await settledFootprint(proxy);
     const before = await latencies(proxy.port, 300);
 
     const head = "GET /slow HTTP/1.1\r\nHost: hub\r\nX-Padding: " + "a".repeat(200);

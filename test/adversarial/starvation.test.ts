@@ -4,7 +4,7 @@ import {
   assertNothingCrashed,
   assertRouteServes,
   echoes,
-  footprint,
+  settledFootprint,
   holdClient,
   proxyFor,
   rawUpstream,
@@ -29,7 +29,7 @@ t.test("requests that announce a body and never send it hold no upstream connect
   const upstream = await rawUpstream(t, (request, socket) => void echoes(request, socket));
   const proxy = await proxyFor(t, upstream.url, { LTICTR_REQUEST_BODY_TIMEOUT: String(BODY_TIMEOUT_MS) });
   await assertRouteServes(t, proxy, "warm-up");
-  const baseline = footprint(proxy.process.child.pid as number);
+  const baseline = await settledFootprint(proxy);
 
   const total = repetitions(BATCH);
   let answered408 = 0;
@@ -76,7 +76,7 @@ t.test(
       LTICTR_UPSTREAM_QUEUE_TIMEOUT: "1000",
     });
     await assertRouteServes(t, proxy, "warm-up");
-    const baseline = footprint(proxy.process.child.pid as number);
+    const baseline = await settledFootprint(proxy);
 
     const rounds = Math.max(1, Math.floor(repetitions(BATCH) / 100));
     for (let round = 0; round < rounds; round++) {

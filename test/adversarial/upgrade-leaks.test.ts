@@ -5,7 +5,7 @@ import {
   assertNothingCrashed,
   assertRouteServes,
   echoes,
-  footprint,
+  settledFootprint,
   inParallel,
   proxyFor,
   rawRequest,
@@ -57,7 +57,7 @@ for (const path of ["/malformed", "/oversized"]) {
         await upstreamSocketsClosed(upstream, `every upstream socket of a ${path.slice(1)} answer to close`);
         await assertRouteServes(t, proxy, `after ${count} ${path.slice(1)} answers`);
       };
-      const baseline = footprint(proxy.process.child.pid as number);
+      const baseline = await settledFootprint(proxy);
       await batch("first batch");
       // The first batch brings the process to its working set (a 256 KiB oversized answer passes through read
       // memory 25 at a time; freed memory is not handed back to the system at once), so its RSS bound is loose.
@@ -84,7 +84,7 @@ t.test("a client that leaves in the middle of the handshake: the upstream socket
   const upstream = await rawUpstream(t, misbehave);
   const proxy = await proxyFor(t, upstream.url);
   await assertRouteServes(t, proxy, "warm-up");
-  const baseline = footprint(proxy.process.child.pid as number);
+  const baseline = await settledFootprint(proxy);
   const count = repetitions(300);
   await inParallel(count, 50, async () => {
     const socket = connect(proxy.port, "127.0.0.1");

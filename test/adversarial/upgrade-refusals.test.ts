@@ -5,6 +5,7 @@ import {
   assertRouteServes,
   echoes,
   footprint,
+  settledFootprint,
   holdClient,
   inParallel,
   proxyFor,
@@ -79,7 +80,7 @@ t.test("refusals: the client reads the whole answer, then both sockets close", a
   });
   const proxy = await proxyFor(t, upstream.url);
   await assertRouteServes(t, proxy, "warm-up");
-  const baseline = footprint(proxy.process.child.pid as number);
+  const baseline = await settledFootprint(proxy);
   const count = repetitions(300);
   let complete = 0;
   let slowest = 0;
@@ -106,7 +107,7 @@ t.test("a refusal whose upstream stalls: the client's connection ends at the pro
   });
   const proxy = await proxyFor(t, upstream.url, {}, ["--proxy-timeout", "1000"]);
   await assertRouteServes(t, proxy, "warm-up");
-  const baseline = footprint(proxy.process.child.pid as number);
+  const baseline = await settledFootprint(proxy);
   const count = Math.max(20, Math.floor(repetitions(300) / 3));
   let ended = 0;
   let slowest = 0;

@@ -4,7 +4,7 @@ import {
   assertNothingCrashed,
   assertRouteServes,
   echoes,
-  footprint,
+  settledFootprint,
   holdClient,
   inParallel,
   proxyFor,
@@ -46,7 +46,7 @@ t.test("heads Node will not write: a clear answer every time, the route keeps wo
   });
   const proxy = await proxyFor(t, upstream.url);
   await assertRouteServes(t, proxy, "warm-up");
-  const baseline = footprint(proxy.process.child.pid as number);
+  const baseline = await settledFootprint(proxy);
   const names = Object.keys(HEADS);
   const count = repetitions(300);
   const unclear = new Map<string, string>();

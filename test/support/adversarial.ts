@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import type { Test } from "tap";
+import WebSocket from "ws";
 import { startLoopbackProxy, type LoopbackProxy } from "./loopback-proxy.js";
 import { PROXY_BIN } from "./proxy-process.js";
 import type { Teardown } from "./temp-dir.js";
@@ -32,15 +33,18 @@ export async function proxyFor(
 ): Promise<LoopbackProxy> {
   return startLoopbackProxy(t, ["--default-target", upstream, ...args], {
     bin: PROXY_UNDER_TEST,
-    env,
+    // SIGUSR1 opens Node's inspector, on a free port (see heapAfterCollection).
+    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --inspect-port=127.0.0.1:0`.trim(), ...env },
     ready: /Route added \//,
   });
 }
 
-/** Open file descriptors and resident memory of a process. */
+/** Open file descriptors and resident memory of a process; with `heapKiB`, what a full collection left. */
 export interface ProcessFootprint {
   fds: number;
   rssKiB: number;
+  /** JavaScript heap in use plus memory held by Buffers and other external objects, right after a full GC. */
+  heapKiB?: number;
 }
 
 export function footprint(pid: number): ProcessFootprint {
@@ -50,31 +54,95 @@ export function footprint(pid: number): ProcessFootprint {
 }
 
 /**
+ * The proxy's footprint after a full garbage collection. Without one, RSS and heap figures depend on when the
+ * collector last ran: freed buffers of thousands of connections can be counted for seconds, and a busy machine
+ * moved RSS by 30 MiB between otherwise equal measurements. The collection is asked for through Node's inspector
+ * (opened by SIGUSR1, as an operator would open it), so the proxy needs no hook of its own.
+ */
+export async function settledFootprint(proxy: LoopbackProxy): Promise<ProcessFootprint> {
+  const heapKiB = await heapAfterCollection(proxy);
+  return { ...footprint(proxy.process.child.pid as number), heapKiB };
+}
+
+async function heapAfterCollection(proxy: LoopbackProxy): Promise<number> {
+  const listening = /Debugger listening on (ws:\/\/\S+)/;
+  if (!listening.test(proxy.process.stderr())) {
+    proxy.process.child.kill("SIGUSR1");
+    await proxy.process.waitFor(listening, 10_000);
+  }
+  const url = (listening.exec(proxy.process.stderr()) as RegExpExecArray)[1];
+  const inspector = new WebSocket(url);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      inspector.once("open", resolve);
+      inspector.once("error", reject);
+    });
+    let nextId = 1;
+    const call = (method: string, params: object = {}) =>
+      new Promise<{ result?: { value?: unknown } }>((resolve, reject) => {
+        const id = nextId++;
+        const onMessage = (data: Buffer) => {
+          const message = JSON.parse(data.toString()) as {
+            id?: number;
+            result?: { result?: { value?: unknown } };
+            error?: unknown;
+          };
+          if (message.id !== id) return;
+          inspector.off("message", onMessage);
+          if (message.error) reject(new Error(`inspector ${method}: ${JSON.stringify(message.error)}`));
+          else resolve(message.result ?? {});
+        };
+        inspector.on("message", onMessage);
+        inspector.send(JSON.stringify({ id, method, params }));
+      });
+    await call("HeapProfiler.collectGarbage");
+    const usage = await call("Runtime.evaluate", {
+      expression: "(({ heapUsed, external }) => heapUsed + external)(process.memoryUsage())",
+      returnByValue: true,
+    });
+    const bytes = usage.result?.value;
+    if (typeof bytes !== "number") throw new Error(`inspector answered ${JSON.stringify(usage)}`);
+    return Math.round(bytes / 1024);
+  } finally {
+    inspector.close();
+  }
+}
+
+/**
  * Asserts that the proxy's descriptors come back to `baseline` (allowing `fdSlack` for sockets the kernel is
- * still closing) and that its memory grew by at most `rssSlackMiB`; waits up to 15 s for the descriptors.
+ * still closing), that what a full collection leaves of its heap grew by at most `heapSlackMiB` (a leak of
+ * JavaScript objects or Buffers), and its RSS by at most `rssSlackMiB` (native memory; the allocator keeps freed
+ * memory, so this bound is the looser one). Waits up to 15 s for the descriptors.
  */
 export async function assertBackToBaseline(
   t: Test,
   proxy: LoopbackProxy,
   baseline: ProcessFootprint,
   what: string,
-  { fdSlack = 4, rssSlackMiB = 48 } = {},
+  { fdSlack = 4, rssSlackMiB = 48, heapSlackMiB = 4 } = {},
 ): Promise<ProcessFootprint> {
   const pid = proxy.process.child.pid as number;
-  let now = footprint(pid);
+  let fds = footprint(pid).fds;
   const deadline = Date.now() + 15_000;
-  while (now.fds > baseline.fds + fdSlack && Date.now() < deadline) {
+  while (fds > baseline.fds + fdSlack && Date.now() < deadline) {
     await sleep(100);
-    now = footprint(pid);
+    fds = footprint(pid).fds;
   }
+  const now = await settledFootprint(proxy);
   t.ok(
     now.fds <= baseline.fds + fdSlack,
     `${what}: open descriptors back to baseline (${baseline.fds} → ${now.fds})`,
   );
-  const grownMiB = (now.rssKiB - baseline.rssKiB) / 1024;
+  const mib = (kib: number) => Math.round(kib / 1024);
+  if (baseline.heapKiB !== undefined && now.heapKiB !== undefined) {
+    t.ok(
+      now.heapKiB - baseline.heapKiB <= heapSlackMiB * 1024,
+      `${what}: heap after a full GC ${mib(baseline.heapKiB)} → ${mib(now.heapKiB)} MiB (at most +${heapSlackMiB})`,
+    );
+  }
   t.ok(
-    grownMiB <= rssSlackMiB,
-    `${what}: RSS ${Math.round(baseline.rssKiB / 1024)} → ${Math.round(now.rssKiB / 1024)} MiB (at most +${rssSlackMiB})`,
+    now.rssKiB - baseline.rssKiB <= rssSlackMiB * 1024,
+    `${what}: RSS ${mib(baseline.rssKiB)} → ${mib(now.rssKiB)} MiB (at most +${rssSlackMiB})`,
   );
   return now;
 }
