@@ -14,6 +14,15 @@ export interface ReadResponseHead {
   rest: Buffer;
 }
 
+/** Made by a constructor, as heads are (see response-head.ts: literals' allocation sites can be tenured). */
+class HeadRead implements ReadResponseHead {
+  constructor(
+    readonly head: ResponseHead,
+    readonly raw: Buffer,
+    readonly rest: Buffer,
+  ) {}
+}
+
 /**
  * Most raw bytes a head may take while it is collected. The head is refused at MAX_HEADER_BYTES of text as Node
  * counts it; only blanks before values and line ends come on top of that (at most three bytes a line), so this
@@ -87,7 +96,7 @@ export class ResponseHeadReader {
     this.length = 0;
     this.matched = 0;
     this.phase = Phase.Lead;
-    return { head: parseResponseHead(raw, this.requestMethod), raw, rest: chunk.subarray(end) };
+    return new HeadRead(parseResponseHead(raw, this.requestMethod), raw, chunk.subarray(end));
   }
 
   /** Index in `chunk` just past the empty line ending the head, -1 if the head goes on; updates the state. */

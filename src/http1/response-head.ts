@@ -20,6 +20,33 @@ export interface ResponseHead {
 export type BodyFraming =
   { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" } | { kind: "none" };
 
+/*
+ * Heads are made by constructors and shared constants, never by object literals: V8 may decide that a literal's
+ * allocation site makes long-lived objects (it tenures the site) and then allocates every later object of that site
+ * in the old generation. Per-response objects referenced from long-lived connections while the old generation was
+ * being marked looked long-lived to it; at 10,000 routes (a large old generation, marked for long stretches) every
+ * head then went straight to the old generation, and mark-compacts ran every second or two under load.
+ */
+const NO_BODY: BodyFraming = Object.freeze({ kind: "none" });
+const CHUNKED: BodyFraming = Object.freeze({ kind: "chunked" });
+const UNTIL_CLOSE: BodyFraming = Object.freeze({ kind: "close" });
+
+class LengthFraming {
+  readonly kind = "length";
+  constructor(readonly length: number) {}
+}
+
+class ParsedResponseHead implements ResponseHead {
+  constructor(
+    readonly status: number,
+    readonly statusMessage: string,
+    readonly headers: string[],
+    readonly framing: BodyFraming,
+    readonly keepAlive: boolean,
+    readonly keepAliveTimeoutMs: number | undefined,
+  ) {}
+}
+
 /** Raised for anything that is not a well-formed HTTP/1 response. */
 export class UpstreamProtocolError extends Error {
   readonly code = "UPSTREAM_PROTOCOL";
@@ -151,11 +178,10 @@ export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseH
     status !== 304 &&
     (transferEncoded ? !chunked : contentLength === undefined);
   let framing: BodyFraming;
-  if (requestMethod === "HEAD" || informational || status === 204 || status === 304)
-    framing = { kind: "none" };
-  else if (chunked) framing = { kind: "chunked" };
-  else if (untilClose) framing = { kind: "close" };
-  else framing = { kind: "length", length: contentLength ?? 0 };
+  if (requestMethod === "HEAD" || informational || status === 204 || status === 304) framing = NO_BODY;
+  else if (chunked) framing = CHUNKED;
+  else if (untilClose) framing = UNTIL_CLOSE;
+  else framing = new LengthFraming(contentLength ?? 0);
 
   // HTTP/1.1 keeps the connection unless `close` is listed; other versions only when `keep-alive` is (then llhttp
   // ignores a `close` next to it). A body that ends with the connection ends it.
@@ -165,7 +191,7 @@ export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseH
   // llhttp keeps it
   // when asked to. Informational heads carry no body, and for them llhttp's verdict stands.
   if (transferEncodingHeader && version !== "1.1" && !informational) keepAlive = false;
-  return { status, statusMessage, headers, framing, keepAlive, keepAliveTimeoutMs };
+  return new ParsedResponseHead(status, statusMessage, headers, framing, keepAlive, keepAliveTimeoutMs);
 }
 
 /** Optional whitespace at the end of a value is SP and HTAB only: after latin1 decoding, 0xA0 is a data byte. */

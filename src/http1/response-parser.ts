@@ -1,5 +1,5 @@
 import { ChunkedDecoder } from "./chunked-decoder.js";
-import { UpstreamProtocolError, type ResponseHead } from "./response-head.js";
+import { UpstreamProtocolError, type BodyFraming, type ResponseHead } from "./response-head.js";
 import { ResponseHeadReader } from "./response-head-reader.js";
 
 /** Where a parsed response goes. */
@@ -17,7 +17,8 @@ export interface ResponseParserSink {
  */
 export class ResponseParser {
   private reader: ResponseHeadReader | undefined;
-  private head: ResponseHead | undefined;
+  /** The final head's framing, once it is read (the parser keeps nothing else of the head). */
+  private framing: BodyFraming | undefined;
   private remaining = 0;
   private decoder: ChunkedDecoder | undefined;
   private readonly emit: (data: Buffer) => void;
@@ -37,7 +38,7 @@ export class ResponseParser {
    */
   push(chunk: Buffer): number {
     let offset = 0;
-    if (!this.head) {
+    if (!this.framing) {
       offset = this.readHeads(chunk);
       if (offset === -1) return -1;
     }
@@ -46,7 +47,7 @@ export class ResponseParser {
 
   /** The connection was closed: true when that ends the response (a body delimited by the close). */
   end(): boolean {
-    return this.head?.framing.kind === "close";
+    return this.framing?.kind === "close";
   }
 
   /** Returns the offset after the final head once it is read (the sink has it then), else -1. */
@@ -58,10 +59,11 @@ export class ResponseParser {
       if (!read) return -1;
       const { head, rest } = read;
       if (head.status < 100 || head.status >= 200 || head.status === 101) {
-        this.head = head;
+        const { framing } = head;
+        this.framing = framing;
         this.reader = undefined;
-        if (head.framing.kind === "length") this.remaining = head.framing.length;
-        if (head.framing.kind === "chunked") this.decoder = new ChunkedDecoder();
+        if (framing.kind === "length") this.remaining = framing.length;
+        if (framing.kind === "chunked") this.decoder = new ChunkedDecoder();
         this.sink.onHead(head);
         return chunk.length - rest.length;
       }
@@ -75,15 +77,15 @@ export class ResponseParser {
 
   /** Reads the body from `chunk[offset..]`; returns the offset after its end, or -1 while it goes on. */
   private readBody(chunk: Buffer, offset: number): number {
-    const head = this.head as ResponseHead;
-    if (head.framing.kind === "none") return offset;
-    if (head.framing.kind === "length") {
+    const framing = this.framing as BodyFraming;
+    if (framing.kind === "none") return offset;
+    if (framing.kind === "length") {
       const take = Math.min(this.remaining, chunk.length - offset);
       if (take > 0) this.sink.onData(take === chunk.length ? chunk : chunk.subarray(offset, offset + take));
       this.remaining -= take;
       return this.remaining === 0 ? offset + take : -1;
     }
-    if (head.framing.kind === "chunked") {
+    if (framing.kind === "chunked") {
       const end = (this.decoder as ChunkedDecoder).push(
         offset === 0 ? chunk : chunk.subarray(offset),
         this.emit,

@@ -117,10 +117,9 @@ export class UpstreamConnection implements ExchangeTransport {
   }
 
   release(reusable: boolean): void {
-    const head = this.exchange?.responseHead;
+    const hint = this.exchange?.keepAliveTimeoutMs;
     this.exchange = undefined;
     this.served++;
-    const hint = head?.keepAliveTimeoutMs;
     // Leave a second's margin before the upstream's own idle timeout, so it never closes a socket we just reused.
     if (hint !== undefined) this.idleTimeoutMs = Math.min(this.idleTimeoutMs, hint - 1000);
     if (!reusable || this.idleTimeoutMs <= 0 || this.socket.destroyed) {

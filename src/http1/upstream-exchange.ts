@@ -66,7 +66,9 @@ export class UpstreamExchange implements ExchangeControl, ResponseParserSink {
   private phase: Phase = "waiting";
   private transport: ExchangeTransport | undefined;
   private parser: ResponseParser | undefined;
-  private head: ResponseHead | undefined;
+  /** From the final head: whether the connection may be reused, and the upstream's idle timeout hint. */
+  private keepAlive = false;
+  private keepAliveHintMs: number | undefined;
   private requestSent = false;
   /** Any response byte has arrived: from then on a failure cannot be retried. */
   responseStarted = false;
@@ -90,9 +92,9 @@ export class UpstreamExchange implements ExchangeControl, ResponseParserSink {
     return this.phase === "done";
   }
 
-  /** The head, if it arrived: a keep-alive hint in it bounds how long the connection may stay idle. */
-  get responseHead(): ResponseHead | undefined {
-    return this.head;
+  /** `Keep-Alive: timeout=N` of the answer, in ms, if it said one: it bounds how long the connection may stay idle. */
+  get keepAliveTimeoutMs(): number | undefined {
+    return this.keepAliveHintMs;
   }
 
   /** Starts on `transport`: the request goes out now. */
@@ -100,6 +102,8 @@ export class UpstreamExchange implements ExchangeControl, ResponseParserSink {
     this.transport = transport;
     this.phase = "head";
     this.responseStarted = false;
+    this.keepAlive = false;
+    this.keepAliveHintMs = undefined;
     // Made when the answer starts, not here: what a request allocates should not outlive the upstream's round trip.
     this.parser = undefined;
     const { request } = this;
@@ -180,7 +184,8 @@ export class UpstreamExchange implements ExchangeControl, ResponseParserSink {
     // is free text a client must not act on (the status code alone carries the meaning), so the client gets the
     // status's standard one instead.
     if (NOT_HEADER_VALUE.test(head.statusMessage)) head = { ...head, statusMessage: "" };
-    this.head = head;
+    this.keepAlive = head.keepAlive;
+    this.keepAliveHintMs = head.keepAliveTimeoutMs;
     this.phase = "body";
     this.sink.onHead(head);
   }
@@ -193,7 +198,7 @@ export class UpstreamExchange implements ExchangeControl, ResponseParserSink {
   /** `trailingBytes`: the upstream sent more than the response; its connection is not to be trusted again. */
   private complete(trailingBytes: boolean): void {
     this.phase = "done";
-    const reusable = Boolean(this.head?.keepAlive) && !trailingBytes && this.requestSent;
+    const reusable = this.keepAlive && !trailingBytes && this.requestSent;
     this.transport?.release(reusable);
     this.sink.onEnd();
   }
