@@ -2,7 +2,7 @@ import type { EngineClient } from "./engine-client.js";
 import { IMAGE_REFERENCE } from "../plan/names.js";
 import { InvalidNameError } from "./engine-errors.js";
 import { engineRefused } from "./engine-response.js";
-import { imageMatchesFilter, parseImageFilter, type ImageFilter } from "./image-filter.js";
+import { imageMatchesFilter, parseImageFilter, type ImageFilter } from "../policy/image-filter.js";
 
 /** An image as an operator chooses it: one entry per tag, like `docker images`. */
 export interface EngineImage {

@@ -1,3 +1,4 @@
+import { imageMatchesFilter, parseImageFilter } from "../policy/image-filter.js";
 import type { SpawnerPolicy } from "../policy/spawner-policy.js";
 import { LaunchRefused, quoted } from "./launch-refused.js";
 import { IMAGE_REFERENCE } from "./names.js";
@@ -36,33 +37,5 @@ export function chooseImage(requested: LaunchValue | undefined, policy: SpawnerP
 
 export function isImageAllowed(image: string, policy: SpawnerPolicy): boolean {
   if (image === policy.image || policy.imageAllowList.includes(image)) return true;
-  return policy.imageFilter !== null && matchesImageFilter(image, policy.imageFilter);
-}
-
-/**
- * mod_lticontainer's image name filter with its token rules, matched as plain substrings (mod_lticontainer
- * used each token as an unescaped regular expression): every plain token must occur, no `-token` may occur; a
- * `*` (or a bare `-`) token decides at once — it matches every image as an inclusion and excludes every image as
- * an exclusion.
- */
-export function matchesImageFilter(image: string, filter: string): boolean {
-  const tokens = filter
-    .replaceAll(",", " ")
-    .split(/\s+/u)
-    .filter((token) => token !== "");
-  const includes = tokens.filter((token) => !token.startsWith("-"));
-  const excludes = tokens.filter((token) => token.startsWith("-")).map((token) => token.slice(1));
-  return containsAll(image, includes) && !containsAny(image, excludes);
-}
-
-function containsAll(image: string, tokens: string[]): boolean {
-  for (const token of tokens) {
-    if (token === "*") return true;
-    if (!image.includes(token)) return false;
-  }
-  return true;
-}
-
-function containsAny(image: string, tokens: string[]): boolean {
-  return tokens.some((token) => token === "" || token === "*" || image.includes(token));
+  return policy.imageFilter !== null && imageMatchesFilter(image, parseImageFilter(policy.imageFilter));
 }

@@ -1,5 +1,5 @@
 import t from "tap";
-import { imageMatchesFilter, parseImageFilter } from "../../../src/spawner/engine/image-filter.js";
+import { imageMatchesFilter, parseImageFilter } from "../../../src/spawner/policy/image-filter.js";
 
 const IMAGES = [
   "ghcr.io/jupyter-fumihax/jupyterhub-ltictr.singleuser:latest",
@@ -35,19 +35,23 @@ t.test("any exclude token keeps a name out (OR)", async (t) => {
   t.same(kept("-jupyter"), [IMAGES[4], IMAGES[5]], "exclusions alone filter all images");
 });
 
-t.test("'*' or no include token lets every name in; '-*' or a lone '-' shuts all out", async (t) => {
-  t.same(kept(""), IMAGES);
-  t.same(kept(" , "), IMAGES);
-  t.same(kept("*"), IMAGES);
-  t.same(kept("postgres *"), IMAGES, "'*' wins over the other include tokens");
-  t.same(
-    kept("* -postgres"),
-    IMAGES.filter((n) => !n.includes("postgres")),
-    "exclusions still apply",
-  );
-  t.same(kept("jupyter -*"), []);
-  t.same(kept("jupyter -"), []);
-});
+t.test(
+  "'*' ends the include check, no include token lets every name in; '-*' or a lone '-' shuts all out",
+  async (t) => {
+    t.same(kept(""), IMAGES);
+    t.same(kept(" , "), IMAGES);
+    t.same(kept("*"), IMAGES);
+    t.same(kept("* postgres"), IMAGES, "'*' ends the check: tokens after it are not looked at");
+    t.same(kept("postgres *"), [IMAGES[4]], "tokens before '*' still must be in the name");
+    t.same(
+      kept("* -postgres"),
+      IMAGES.filter((n) => !n.includes("postgres")),
+      "exclusions still apply",
+    );
+    t.same(kept("jupyter -*"), []);
+    t.same(kept("jupyter -"), []);
+  },
+);
 
 t.test("tokens are plain substrings, not regular expressions", async (t) => {
   t.same(kept("jupyter.datascience"), [], "'.' is a dot, not any character");
@@ -56,4 +60,32 @@ t.test("tokens are plain substrings, not regular expressions", async (t) => {
   t.same(kept("^jupyter"), []);
   t.same(kept("(x|y)"), []);
   t.same(kept("JUPYTER"), [], "case-sensitive, like image names");
+});
+
+t.test("mod_lticontainer's cases, one name at a time", async (t) => {
+  const cases: Array<[string, string, boolean]> = [
+    ["jupyterhub/singleuser:5", "jupyterhub", true],
+    ["jupyter/base-notebook:latest", "jupyterhub", false],
+    ["jupyterhub/singleuser:5", "jupyterhub, singleuser", true],
+    ["jupyterhub/singleuser:5", "jupyterhub nonsense", false],
+    ["jupyterhub/singleuser:old", "jupyterhub -old", false],
+    ["jupyterhub/singleuser:5", "jupyterhub -old", true],
+    ["anything:1", "", true],
+    ["anything:1", "*", true],
+    ["anything:1", "* nonsense", true],
+    ["anything:1", "nonsense *", false],
+    ["anything:1", "-*", false],
+    ["anything:1", "-", false],
+    ["jupyterhub/x:1", "jupyter.*", false],
+    ["jupyter.hub:1", "jupyter.", true],
+    ["ghcr.io/a/b:1", "ghcr.io/a/", true],
+    ["a(b:1", "(", true],
+  ];
+  for (const [image, filter, allowed] of cases) {
+    t.equal(
+      imageMatchesFilter(image, parseImageFilter(filter)),
+      allowed,
+      `${JSON.stringify(filter)} on ${image}`,
+    );
+  }
 });
