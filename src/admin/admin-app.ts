@@ -12,6 +12,7 @@ import { csrfTokenMatches, SessionStore } from "./session-store.js";
 import { SignIn, type Caller } from "./sign-in.js";
 import { SseHub } from "./sse-hub.js";
 import { StaticAssets } from "./static-assets.js";
+import { SECURITY_HEADERS, sendEmpty, sendJson } from "./admin-response.js";
 
 export interface AdminAppOptions {
   /** How long a sign-in lasts. Default 8 hours (a teaching day). */
@@ -44,11 +45,6 @@ interface Endpoint {
   run(context: RequestContext): unknown;
 }
 
-const SECURITY_HEADERS: Record<string, string> = {
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "x-frame-options": "DENY",
-};
 /** The page loads only its own files and talks only to its own origin. */
 const PAGE_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
@@ -170,8 +166,7 @@ export class AdminApp {
     const path = url.pathname;
     const method = req.method ?? "";
     if (path === "/" || path === "/admin") {
-      res.writeHead(302, { ...SECURITY_HEADERS, location: "/admin/" });
-      res.end();
+      sendEmpty(res, 302, { location: "/admin/" });
       return;
     }
     if (this.assets.has(path)) {
@@ -214,8 +209,7 @@ export class AdminApp {
     const result = await endpoint.run({ req, res, url, caller, secure, body });
     if (result === ANSWERED) return;
     if (result === undefined) {
-      res.writeHead(204, { ...SECURITY_HEADERS, "cache-control": "no-store" });
-      res.end();
+      sendEmpty(res, 204);
       return;
     }
     sendJson(res, 200, result);
@@ -248,21 +242,4 @@ export class AdminApp {
 
 function methodNotAllowed(allowed: string): AdminError {
   return new AdminError(405, "method_not_allowed", `${allowed} only`);
-}
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  value: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, {
-    ...SECURITY_HEADERS,
-    ...headers,
-    "content-type": "application/json; charset=utf-8",
-    "cache-control": "no-store",
-    "content-length": Buffer.byteLength(body),
-  });
-  res.end(body);
 }

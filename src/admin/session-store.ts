@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { matchesSecret, secretDigest } from "../api/secret-compare.js";
 
 /** One signed-in page. */
 export interface AdminSession {
@@ -87,13 +88,9 @@ export class SessionStore {
 /** Whether the header carries the session's CSRF token (constant time over the token's digest). */
 export function csrfTokenMatches(session: AdminSession, offered: string | string[] | undefined): boolean {
   const value = typeof offered === "string" ? offered : "";
-  return timingSafeEqual(digest(value), digest(session.csrfToken)) && value !== "";
+  return matchesSecret(value, secretDigest(session.csrfToken)) && value !== "";
 }
 
 function keyOf(id: string): string {
-  return digest(id).toString("hex");
-}
-
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value).digest();
+  return secretDigest(id).toString("hex");
 }

@@ -3,7 +3,8 @@ import type { TokenCheck } from "../api/token-check.js";
 import type { Logger } from "../log/logger.js";
 import { AdminError } from "./admin-error.js";
 import { clearedSessionCookie, cookieValue, SESSION_COOKIE, sessionCookie } from "./cookies.js";
-import { readAdminBody } from "./request-body.js";
+import { sendEmpty, sendJson } from "./admin-response.js";
+import { isFormBody, readAdminBody } from "./request-body.js";
 import { fromSameOrigin } from "./same-origin.js";
 import type { AdminSession, SessionStore } from "./session-store.js";
 import type { SseHub } from "./sse-hub.js";
@@ -48,7 +49,6 @@ export class SignIn {
       throw new AdminError(403, "cross_origin", "sign in from the admin page");
     const body = await readAdminBody(req);
     const token = typeof body.token === "string" ? body.token.trim() : "";
-    const form = (req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded");
     if (token === "" || /\s/.test(token) || !this.options.tokens.allows(`token ${token}`)) {
       this.options.log.warn("admin page: sign-in with a wrong token from %s", req.socket.remoteAddress);
       throw new AdminError(401, "wrong_token", "wrong token");
@@ -57,18 +57,12 @@ export class SignIn {
     if (ended) this.options.hub.closeOwner(ended.key);
     this.options.log.info("admin page: signed in from %s", req.socket.remoteAddress);
     const cookie = sessionCookie(id, this.options.lifetimeMs, secure);
-    if (form) {
-      res.writeHead(303, { location: "/admin/", "set-cookie": cookie, "cache-control": "no-store" });
-      res.end();
+    if (isFormBody(req)) {
+      sendEmpty(res, 303, { location: "/admin/", "set-cookie": cookie });
       return;
     }
     const info: SessionInfo = { kind: "session", csrfToken: session.csrfToken, expiresAt: session.expiresAt };
-    res.writeHead(200, {
-      "content-type": "application/json",
-      "set-cookie": cookie,
-      "cache-control": "no-store",
-    });
-    res.end(JSON.stringify(info));
+    sendJson(res, 200, info, { "set-cookie": cookie });
   }
 
   /** Ends the caller's session and its live streams; the browser is told to drop the cookie. */
@@ -78,8 +72,7 @@ export class SignIn {
       this.options.hub.closeOwner(caller.session.key);
       this.options.log.info("admin page: signed out");
     }
-    res.writeHead(204, { "set-cookie": clearedSessionCookie(secure), "cache-control": "no-store" });
-    res.end();
+    sendEmpty(res, 204, { "set-cookie": clearedSessionCookie(secure) });
   }
 
   describe(caller: Caller | undefined): SessionInfo {

@@ -1,14 +1,14 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { matchesSecret, secretDigest } from "./secret-compare.js";
 
 /**
  * Checks `Authorization: token <T>` (JupyterHub's form; `Bearer` and any case of the scheme are accepted too)
- * in constant time. Comparing SHA-256 digests keeps the comparison length-independent.
+ * in constant time (see secret-compare.ts).
  */
 export class TokenCheck {
   private readonly expected: Buffer | undefined;
 
   constructor(token: string | undefined) {
-    this.expected = token ? digest(token) : undefined;
+    this.expected = token ? secretDigest(token) : undefined;
   }
 
   /** True when the API is open (no token configured). */
@@ -19,11 +19,6 @@ export class TokenCheck {
   allows(authorization: string | undefined): boolean {
     if (!this.expected) return true;
     const match = /^\s*(?:token|bearer)\s+(\S+)\s*$/i.exec(authorization ?? "");
-    const offered = digest(match ? match[1] : "");
-    return timingSafeEqual(offered, this.expected) && match !== null;
+    return matchesSecret(match ? match[1] : "", this.expected) && match !== null;
   }
-}
-
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value).digest();
 }

@@ -93,6 +93,17 @@ t.test("sign-in, CSRF-checked actions, sign-out", async (t) => {
   const setCookie = String(login.headers["set-cookie"]);
   t.match(setCookie, /^ltictr_admin=[\w-]{43}; Path=\/admin; Max-Age=28800; HttpOnly; SameSite=Strict$/);
   t.notMatch(login.body, TOKEN, "the token does not come back");
+  t.match(
+    login.headers,
+    {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      "x-frame-options": "DENY",
+      "referrer-policy": "no-referrer",
+    },
+    "the sign-in answer carries the admin listener's headers",
+  );
   const { csrfToken, kind } = JSON.parse(login.body) as { csrfToken: string; kind: string };
   t.equal(kind, "session");
   const cookie = setCookie.split(";")[0] ?? "";
@@ -117,19 +128,27 @@ t.test("sign-in, CSRF-checked actions, sign-out", async (t) => {
 
   const logout = await post("/admin/api/logout", {}, { cookie, "x-csrf-token": csrfToken });
   t.equal(logout.status, 204);
+  t.equal(logout.headers["x-frame-options"], "DENY", "and so does the sign-out");
   t.match(String(logout.headers["set-cookie"]), /Max-Age=0/);
   t.equal((await get("/admin/api/overview", { headers: { cookie } })).status, 401, "the session is gone");
 });
 
 t.test("a form sign-in (no script) lands on the page", async (t) => {
-  const form = await webRequest(`${origin}/admin/api/login`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: `token=${TOKEN}`,
-  });
-  t.equal(form.status, 303);
-  t.equal(form.headers.location, "/admin/");
-  t.match(String(form.headers["set-cookie"]), /^ltictr_admin=/);
+  // Media types are case-insensitive: any spelling of the form's type is a form.
+  for (const type of [
+    "application/x-www-form-urlencoded",
+    "Application/X-WWW-Form-URLEncoded; charset=UTF-8",
+  ]) {
+    const form = await webRequest(`${origin}/admin/api/login`, {
+      method: "POST",
+      headers: { "content-type": type },
+      body: `token=${TOKEN}`,
+    });
+    t.equal(form.status, 303, type);
+    t.equal(form.headers.location, "/admin/");
+    t.match(String(form.headers["set-cookie"]), /^ltictr_admin=/);
+    t.equal(form.headers["x-content-type-options"], "nosniff");
+  }
 });
 
 t.test("parts that are not configured say so", async (t) => {
