@@ -6,7 +6,7 @@ import {
   removeCourseVolume,
   type CourseVolume,
 } from "../spawner/engine/course-volumes.js";
-import { EngineError } from "../spawner/engine/engine-errors.js";
+import { ENGINE_ERROR_STATUS, EngineError } from "../spawner/engine/engine-errors.js";
 import { listImages, type EngineImage } from "../spawner/engine/images.js";
 import type { CaptureStatus } from "../capture/kernel-socket-tap.js";
 import type { DeadLetterSummary, ReplayResult } from "../delivery/dead-letters.js";
@@ -215,19 +215,12 @@ function badRequest(message: string): AdminError {
   return new AdminError(400, "bad_request", message);
 }
 
-/** Engine failures as answers: a refused name is the caller's, an unreachable engine is a bad gateway. */
+/** Engine failures as answers, with the spawner endpoint's statuses (see ENGINE_ERROR_STATUS). */
 async function engineCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (!(error instanceof EngineError)) throw error;
-    const status: Record<string, number> = {
-      INVALID_NAME: 400,
-      VOLUME_NOT_FOUND: 404,
-      VOLUME_IN_USE: 409,
-      ENGINE_UNREACHABLE: 502,
-      ENGINE_TIMEOUT: 504,
-    };
-    throw new AdminError(status[error.code] ?? 502, error.code.toLowerCase(), error.message);
+    throw new AdminError(ENGINE_ERROR_STATUS[error.code], error.code.toLowerCase(), error.message);
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { readBody } from "../api/json-body.js";
 import { AdminError } from "./admin-error.js";
+import { isJsonObject } from "../json-object.js";
 
 /** Admin requests carry a route path, a volume name, a token: a few hundred bytes. */
 export const ADMIN_BODY_LIMIT = 16 * 1024;
@@ -29,7 +30,6 @@ export async function readAdminBody(req: IncomingMessage): Promise<Record<string
   } catch {
     throw new AdminError(400, "bad_json", "the body is not valid JSON");
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new AdminError(400, "bad_json", "the body must be a JSON object");
+  if (!isJsonObject(value)) throw new AdminError(400, "bad_json", "the body must be a JSON object");
   return value as Record<string, unknown>;
 }

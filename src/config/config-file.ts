@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { isOptionName, OPTIONS, envVariableFor, type OptionSpec, type OptionValues } from "./options.js";
 import { ConfigError } from "./config-error.js";
 import { ltictrConfSettings, readLtictrConf } from "./legacy-ltictr.js";
+import { isJsonObject } from "../json-object.js";
 
 /**
  * This proxy's own configuration sources besides the command line: a JSON file (`--config file.json`; a `.conf` path
@@ -157,7 +158,7 @@ function parseJsonConfig(path: string, text: string): OptionValues {
       `--config ${path}: invalid JSON (${error instanceof Error ? error.message : String(error)})`,
     );
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+  if (!isJsonObject(parsed)) {
     throw new ConfigError(`--config ${path}: expected a JSON object of settings`);
   }
   const values: OptionValues = {};

@@ -2,6 +2,7 @@ import { fetchBuffered } from "../http1/fetch-buffered.js";
 import { UpstreamPools } from "../http1/upstream-pools.js";
 import { parseUpstreamTarget } from "../http1/upstream-target.js";
 import type { MoodleTarget } from "./moodle-destinations.js";
+import { isJsonObject } from "../json-object.js";
 
 export const WRITE_NBLOGS = "mod_lticontainer_write_nblogs";
 export const REST_PATH = "/webservice/rest/server.php";
@@ -66,10 +67,6 @@ export const RECORD_RETRY_WINDOW_MS = 30 * 60 * 1000;
 const ACKNOWLEDGED_ERRORCODES = new Set(["invalidresponse"]);
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function parseJson(text: string): { value: unknown } | undefined {
   try {
     return { value: JSON.parse(text) as unknown };
@@ -113,7 +110,7 @@ export function classifyMoodleResponse(status: number, body: string): CallOutcom
   const json = moodleJson(body);
   if (!json) return { kind: "retry", reason: `unrecognised response: ${body.slice(0, 120)}` };
   const value = json.value;
-  if (isObject(value) && ("exception" in value || "errorcode" in value)) {
+  if (isJsonObject(value) && ("exception" in value || "errorcode" in value)) {
     const errorcode = typeof value.errorcode === "string" ? value.errorcode : "unknown";
     const message = typeof value.message === "string" ? value.message : "";
     const debuginfo = typeof value.debuginfo === "string" ? value.debuginfo : "";
@@ -129,7 +126,7 @@ export function requestPath(target: MoodleTarget): string {
 }
 
 function describeError(error: unknown): string {
-  if (isObject(error)) {
+  if (isJsonObject(error)) {
     const code = typeof error.code === "string" ? error.code : undefined;
     const name = typeof error.name === "string" ? error.name : undefined;
     const message = typeof error.message === "string" ? error.message : undefined;

@@ -1,9 +1,9 @@
+import { isJsonObject, type JsonObject } from "../json-object.js";
+
 /**
  * The decoded view of one Jupyter kernel message, the same for both wire formats. Decoders only build it
  * for the two message types the capture needs, so every other message costs at most a substring search.
  */
-
-export type JsonObject = Record<string, unknown>;
 
 export const EXECUTE_REQUEST = "execute_request";
 export const EXECUTE_REPLY = "execute_reply";
@@ -26,10 +26,6 @@ export interface KernelMessage {
 export interface KernelMessageDecoder {
   /** `wanted` narrows the result to one message type (the one the direction carries). */
   decode(opcode: 1 | 2, payload: Buffer, wanted?: ExecuteType): KernelMessage | undefined;
-}
-
-export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The value of `key` when it is a string; anything else (missing, number, object) is undefined. */

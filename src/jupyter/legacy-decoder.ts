@@ -1,6 +1,5 @@
 import {
   isExecuteMessageType,
-  isJsonObject,
   kernelMessage,
   mentionsExecute,
   parseJson,
@@ -8,6 +7,7 @@ import {
   type KernelMessage,
   type KernelMessageDecoder,
 } from "./kernel-message.js";
+import { isJsonObject } from "../json-object.js";
 
 /**
  * The legacy ("default") kernel WebSocket format (JupyterLab 3, Notebook 6, any server without the v1

@@ -1,6 +1,5 @@
 import {
   isExecuteMessageType,
-  isJsonObject,
   kernelMessage,
   mentionsExecute,
   parseJson,
@@ -8,6 +7,7 @@ import {
   type KernelMessage,
   type KernelMessageDecoder,
 } from "./kernel-message.js";
+import { isJsonObject } from "../json-object.js";
 
 /** The offsets every v1 message has: channel, header, parent_header, metadata, content, end of content. */
 const REQUIRED_OFFSETS = 6;

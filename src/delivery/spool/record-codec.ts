@@ -1,4 +1,5 @@
 import { NB_LOG_FIELDS, type CapturedRecord } from "../../capture/nb-log-record.js";
+import { isJsonObject } from "../../json-object.js";
 
 /** One spooled record: its id and the record, as one JSON line `{"id":N,"record":{…}}`. */
 export interface SpoolEntry {
@@ -6,13 +7,9 @@ export interface SpoolEntry {
   record: CapturedRecord;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** A CapturedRecord read back from disk, or undefined when the value is not one. */
 export function toCapturedRecord(value: unknown): CapturedRecord | undefined {
-  if (!isObject(value) || !isObject(value.log)) return undefined;
+  if (!isJsonObject(value) || !isJsonObject(value.log)) return undefined;
   const { log, stream, capturedAt, destination } = value;
   if (log.host !== "ltictr" && log.host !== "client" && log.host !== "server") return undefined;
   if (!NB_LOG_FIELDS.every((field) => typeof log[field] === "string")) return undefined;
@@ -20,7 +17,7 @@ export function toCapturedRecord(value: unknown): CapturedRecord | undefined {
     return undefined;
   if (destination !== undefined) {
     if (
-      !isObject(destination) ||
+      !isJsonObject(destination) ||
       typeof destination.baseUrl !== "string" ||
       typeof destination.token !== "string"
     ) {
@@ -39,7 +36,8 @@ export function encodeEntry(id: number, record: CapturedRecord): string {
 export function decodeEntry(line: string): SpoolEntry | undefined {
   try {
     const value: unknown = JSON.parse(line);
-    if (!isObject(value) || typeof value.id !== "number" || !Number.isSafeInteger(value.id)) return undefined;
+    if (!isJsonObject(value) || typeof value.id !== "number" || !Number.isSafeInteger(value.id))
+      return undefined;
     const record = toCapturedRecord(value.record);
     return record ? { id: value.id, record } : undefined;
   } catch {

@@ -1,4 +1,5 @@
 import { activityTime, type RouteData } from "../route-store.js";
+import { isJsonObject } from "../../json-object.js";
 
 /**
  * A route's data as Redis keeps it: `last_activity` apart (it has a hash of its own, merged newest-wins), the rest
@@ -29,7 +30,7 @@ export function parseActivity(text: string): number | undefined {
 
 /** Why `value` cannot be a route's data (without `last_activity`), or undefined when it can. */
 export function routeDataProblem(value: unknown, partial = false): string | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
+  if (!isJsonObject(value)) return "not a JSON object";
   const target = (value as Record<string, unknown>).target;
   if (target === undefined && partial) return undefined;
   if (typeof target !== "string") return "no target string";

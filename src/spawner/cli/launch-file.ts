@@ -1,4 +1,5 @@
 import { parseLaunchForm, type LaunchParameters } from "../../lti/lti-launch.js";
+import { isJsonObject } from "../../json-object.js";
 
 /** A launch file the CLI cannot read. */
 export class LaunchFileError extends Error {
@@ -19,7 +20,7 @@ export function readLaunchText(text: string): LaunchParameters {
   } catch (error) {
     throw new LaunchFileError(`the launch is not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+  if (!isJsonObject(json)) {
     throw new LaunchFileError("the launch must be a JSON object of parameters");
   }
   const parameters = new Map<string, string>();

@@ -10,6 +10,24 @@ export type EngineErrorCode =
   | "VOLUME_IN_USE"
   | "INVALID_NAME";
 
+/**
+ * How the spawner endpoint and the admin page answer each engine failure: the engine cannot be reached (503) or
+ * did not answer in time (504), it refused or failed (502, an image it does not have included: the operator's to
+ * fix, not the caller's); the container or volume asked about does not exist (404), a name is taken or a volume
+ * still mounted (409), a name is invalid (400).
+ */
+export const ENGINE_ERROR_STATUS: Readonly<Record<EngineErrorCode, number>> = {
+  ENGINE_UNREACHABLE: 503,
+  ENGINE_TIMEOUT: 504,
+  ENGINE_ERROR: 502,
+  IMAGE_NOT_FOUND: 502,
+  NAME_CONFLICT: 409,
+  CONTAINER_NOT_FOUND: 404,
+  VOLUME_NOT_FOUND: 404,
+  VOLUME_IN_USE: 409,
+  INVALID_NAME: 400,
+};
+
 /** A failed container engine call, or a name refused before any call. Messages are written for an operator. */
 export class EngineError extends Error {
   override readonly name: string = "EngineError";

@@ -10,6 +10,7 @@ import {
 } from "../plan/names.js";
 import { MIN_CPUS, MIN_MEMORY } from "../plan/resource-limits.js";
 import { DEFAULT_SPAWNER_POLICY, type SpawnerPolicy } from "./spawner-policy.js";
+import { isJsonObject } from "../../json-object.js";
 
 /**
  * A network name (`bridge`, `none`, a user-defined network), or Podman's `slirp4netns` / `pasta` with their
@@ -84,7 +85,7 @@ const READERS: Readonly<Record<keyof SpawnerPolicy, Reader>> = {
 /** Checks a parsed policy object (`source` names it in errors). */
 export function parseSpawnerPolicy(value: unknown, source: string): SpawnerPolicy {
   try {
-    if (!isObject(value)) throw new SpawnerPolicyError("the policy must be a JSON object");
+    if (!isJsonObject(value)) throw new SpawnerPolicyError("the policy must be a JSON object");
     const policy: Record<string, unknown> = { ...DEFAULT_SPAWNER_POLICY };
     for (const [key, entry] of Object.entries(value)) {
       if (key.startsWith("//")) continue;
@@ -120,10 +121,6 @@ function checkConsistency(policy: SpawnerPolicy): SpawnerPolicy {
     if (policy[limit] > policy[max]) throw new SpawnerPolicyError(`${limit} is above ${max}`);
   }
   return policy;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function text(value: unknown, key: string): string {
@@ -198,7 +195,7 @@ function homeTemplate(value: unknown, key: string): string {
 
 /** Merged over the default environment; `null` removes a default variable. */
 function environment(value: unknown, key: string): Record<string, string> {
-  if (!isObject(value)) throw new SpawnerPolicyError(`${key} must be an object of variables`);
+  if (!isJsonObject(value)) throw new SpawnerPolicyError(`${key} must be an object of variables`);
   const merged: Record<string, string> = { ...DEFAULT_SPAWNER_POLICY.environment };
   for (const [name, entry] of Object.entries(value)) {
     if (!ENVIRONMENT_NAME.test(name)) {

@@ -1,5 +1,5 @@
 import { BodyTooLarge } from "../../api/json-body.js";
-import { EngineError, type EngineErrorCode } from "../engine/engine-errors.js";
+import { ENGINE_ERROR_STATUS, EngineError } from "../engine/engine-errors.js";
 import { LaunchRefused } from "../plan/launch-refused.js";
 import { HostDirectoryError } from "./host-directories.js";
 import { ContainerNotOwned } from "./server-labels.js";
@@ -17,22 +17,6 @@ export interface ErrorAnswer {
   body: ErrorBody;
 }
 
-/**
- * Engine failures by status: the engine refused or failed (502), cannot be reached (503), did not answer in
- * time (504); a name already taken is a conflict (409) and an invalid container id a bad request (400).
- */
-const ENGINE_STATUS: Readonly<Record<EngineErrorCode, number>> = {
-  ENGINE_UNREACHABLE: 503,
-  ENGINE_TIMEOUT: 504,
-  ENGINE_ERROR: 502,
-  IMAGE_NOT_FOUND: 502,
-  NAME_CONFLICT: 409,
-  CONTAINER_NOT_FOUND: 502,
-  VOLUME_NOT_FOUND: 502,
-  VOLUME_IN_USE: 409,
-  INVALID_NAME: 400,
-};
-
 /** How an error of a spawner operation is answered; `undefined` for an unexpected one (a 500, logged in full). */
 export function errorAnswer(error: unknown): ErrorAnswer | undefined {
   if (error instanceof LaunchRefused || error instanceof SpawnRequestInvalid) {
@@ -46,7 +30,7 @@ export function errorAnswer(error: unknown): ErrorAnswer | undefined {
   if (error instanceof HostDirectoryError)
     return { status: 500, body: { error: error.code, message: error.message } };
   if (error instanceof EngineError) {
-    return { status: ENGINE_STATUS[error.code], body: { error: error.code, message: error.message } };
+    return { status: ENGINE_ERROR_STATUS[error.code], body: { error: error.code, message: error.message } };
   }
   return undefined;
 }

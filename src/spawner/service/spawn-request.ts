@@ -1,4 +1,5 @@
 import type { LaunchParameters } from "../../lti/lti-launch.js";
+import { isJsonObject } from "../../json-object.js";
 
 /**
  * A request body the spawner endpoint cannot use: not JSON, a missing or unknown key, a value of the wrong
@@ -107,7 +108,7 @@ function parseObject(body: Buffer): Record<string, unknown> {
   } catch (error) {
     throw new SpawnRequestInvalid("body", `not JSON: ${(error as Error).message}`);
   }
-  if (!isObject(json)) throw new SpawnRequestInvalid("body", "must be a JSON object");
+  if (!isJsonObject(json)) throw new SpawnRequestInvalid("body", "must be a JSON object");
   return json;
 }
 
@@ -115,10 +116,6 @@ function checkKeys(json: Record<string, unknown>, known: readonly string[]): voi
   for (const key of Object.keys(json)) {
     if (!known.includes(key)) throw new SpawnRequestInvalid(key.slice(0, 60), "unknown key");
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A non-empty single-line text of at most 255 characters. */
@@ -161,7 +158,7 @@ function words(json: Record<string, unknown>, key: string): string[] {
  */
 function launchParameters(value: unknown): LaunchParameters {
   if (value === undefined || value === null) return new Map();
-  if (!isObject(value)) throw new SpawnRequestInvalid("launch", "must be a JSON object of parameters");
+  if (!isJsonObject(value)) throw new SpawnRequestInvalid("launch", "must be a JSON object of parameters");
   const entries = Object.entries(value);
   if (entries.length > MAX_LAUNCH_PARAMETERS) {
     throw new SpawnRequestInvalid("launch", `has more than ${MAX_LAUNCH_PARAMETERS} parameters`);
@@ -183,7 +180,8 @@ function launchParameters(value: unknown): LaunchParameters {
 }
 
 function environment(value: unknown): Record<string, string> {
-  if (!isObject(value)) throw new SpawnRequestInvalid("environment", "must be a JSON object of variables");
+  if (!isJsonObject(value))
+    throw new SpawnRequestInvalid("environment", "must be a JSON object of variables");
   for (const [key, entry] of Object.entries(value)) {
     if (typeof entry !== "string") {
       throw new SpawnRequestInvalid(`environment.${key.slice(0, 60)}`, "must be a string");

@@ -6,7 +6,8 @@ import {
   type ExecutionTrackerOptions,
 } from "../../../src/capture/execution-tracker.js";
 import type { CapturedRecord } from "../../../src/capture/nb-log-record.js";
-import { kernelMessage, type JsonObject, type KernelMessage } from "../../../src/jupyter/kernel-message.js";
+import type { JsonObject } from "../../../src/json-object.js";
+import { kernelMessage, type KernelMessage } from "../../../src/jupyter/kernel-message.js";
 import { ProxyMetrics } from "../../../src/metrics/metrics.js";
 
 const KERNEL = "0f6e3c4a-2b1d-4e5f-8a9b-0c1d2e3f4a5b";

@@ -40,6 +40,8 @@ t.test("engine failures keep the driver's message", async (t) => {
     [new ImageNotFoundError("x:1"), 502, "IMAGE_NOT_FOUND"],
     [new NameConflictError("container", "c"), 409, "NAME_CONFLICT"],
     [new InvalidNameError("invalid container name"), 400, "INVALID_NAME"],
+    [new EngineError("CONTAINER_NOT_FOUND", "no container c"), 404, "CONTAINER_NOT_FOUND"],
+    [new EngineError("VOLUME_IN_USE", "volume v is in use"), 409, "VOLUME_IN_USE"],
   ];
   for (const [error, status, code] of cases) {
     t.same(errorAnswer(error), { status, body: { error: code, message: error.message } }, code);
