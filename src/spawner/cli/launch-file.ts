@@ -1,5 +1,5 @@
 import { parseLaunchForm, type LaunchParameters } from "../../lti/lti-launch.js";
-import { isJsonObject } from "../../json-object.js";
+import { readLaunchObject, SpawnRequestInvalid } from "../service/spawn-request.js";
 
 /** A launch file the CLI cannot read. */
 export class LaunchFileError extends Error {
@@ -20,16 +20,10 @@ export function readLaunchText(text: string): LaunchParameters {
   } catch (error) {
     throw new LaunchFileError(`the launch is not valid JSON: ${(error as Error).message}`);
   }
-  if (!isJsonObject(json)) {
-    throw new LaunchFileError("the launch must be a JSON object of parameters");
+  try {
+    return readLaunchObject(json);
+  } catch (error) {
+    if (error instanceof SpawnRequestInvalid) throw new LaunchFileError(error.message);
+    throw error;
   }
-  const parameters = new Map<string, string>();
-  for (const [name, value] of Object.entries(json)) {
-    if (name.startsWith("oauth_")) continue;
-    if (typeof value !== "string" && typeof value !== "number") {
-      throw new LaunchFileError(`the launch parameter ${JSON.stringify(name)} must be a string or a number`);
-    }
-    parameters.set(name, String(value));
-  }
-  return parameters;
 }

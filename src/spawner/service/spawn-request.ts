@@ -65,7 +65,7 @@ export function parseStartRequest(body: Buffer): StartRequest {
   return {
     user: name(json, "user"),
     server: serverName(json),
-    launch: launchParameters(json.launch),
+    launch: readLaunchObject(json.launch),
     environment: environment(json.environment),
     ...(command ? { command } : {}),
     args: json.args === undefined ? [] : words(json, "args"),
@@ -152,11 +152,11 @@ function words(json: Record<string, unknown>, key: string): string[] {
 }
 
 /**
- * `auth_state`'s launch parameters: strings (numbers are taken as their text, as a form would have sent
- * them). JSON objects keep their key order, except that integer-like keys come first; no parameter the plan
- * reads is integer-like.
+ * Launch parameters given as a JSON object (`auth_state`'s, or a launch file's): strings (numbers are taken as
+ * their text, as a form would have sent them); `oauth_*` fields are left out. JSON objects keep their key order,
+ * except that integer-like keys come first; no parameter the plan reads is integer-like.
  */
-function launchParameters(value: unknown): LaunchParameters {
+export function readLaunchObject(value: unknown): LaunchParameters {
   if (value === undefined || value === null) return new Map();
   if (!isJsonObject(value)) throw new SpawnRequestInvalid("launch", "must be a JSON object of parameters");
   const entries = Object.entries(value);

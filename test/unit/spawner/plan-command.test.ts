@@ -133,7 +133,7 @@ t.test("bad input: exit 1 with one line", async (t) => {
   oneErrorLine(
     t,
     await run(["--user", USER, "--launch", "-"], '{"user_id": ["1"]}'),
-    /"user_id" must be a string or a number/,
+    /launch\.user_id: must be a string or a number/,
   );
   oneErrorLine(
     t,
