@@ -31,14 +31,16 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   let log: Logger;
-  let runtime: Runtime | undefined;
+  let starting: Promise<Runtime> | undefined;
   let stopping: Promise<void> | undefined;
   const stop = (signal: "SIGTERM" | "SIGINT") => {
-    if (stopping) return;
+    if (stopping || !starting) return;
+    const started = starting;
     log.warn(signal === "SIGTERM" ? "Terminated" : "Interrupted");
     stopping = (async () => {
-      // A signal during start-up waits for the start to finish, then stops what was started.
-      while (!runtime) await new Promise((resolve) => setTimeout(resolve, 50));
+      // A signal during start-up waits for the start to finish, then stops what was started. (A start that fails
+      // exits with EXIT_START below.)
+      const runtime = await started;
       const hardStop = setTimeout(
         () => process.exit(EXIT_SIGNAL),
         runtime.config.server.shutdownTimeoutMs + 2000,
@@ -61,7 +63,8 @@ export async function main(argv: string[]): Promise<void> {
     for (const warning of warnings) log.warn(warning);
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
-    runtime = await Runtime.start(config, log);
+    starting = Runtime.start(config, log);
+    await starting;
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_CONFIG);
     if (error instanceof ConfigError) {
@@ -73,7 +76,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(EXIT_START);
   }
 
-  const running = runtime;
+  const running = await starting;
   process.on("SIGHUP", () => running.reloadCertificates());
   process.on("exit", () => running.removeFiles());
   // After start-up nothing may take the proxy down (CHP's rule too): log and keep serving.
