@@ -83,3 +83,9 @@ export function activityTime(value: unknown): number | undefined {
   else return undefined;
   return Number.isFinite(time) ? time : undefined;
 }
+
+/** A route the proxy itself adds at start (the default target): `ensureRoute` where the store has it, else `add`. */
+export async function addStartupRoute(store: RouteStore, path: string, data: RouteData): Promise<void> {
+  if (store.ensureRoute) await store.ensureRoute(path, data);
+  else await store.add(path, data);
+}

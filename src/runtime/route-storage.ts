@@ -2,7 +2,7 @@ import type { RouteStorage } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import type { Logger } from "../log/logger.js";
 import { MemoryRouteStore } from "../routing/memory-route-store.js";
-import type { RouteData, RouteStore } from "../routing/route-store.js";
+import type { RouteStore } from "../routing/route-store.js";
 import { loadStorageBackend } from "../routing/storage-backend.js";
 import type { RedisRouteStore } from "../routing/redis/redis-route-store.js";
 import { events } from "../events.js";
@@ -19,8 +19,6 @@ export interface RouteStoreStatus {
 /** The route store the configuration names, with what the runtime needs around it. */
 export interface OpenedRouteStore {
   store: RouteStore;
-  /** A route the proxy itself adds at start (the default target). */
-  addStartupRoute(path: string, data: RouteData): Promise<void>;
   status(): RouteStoreStatus;
   close(): void | Promise<void>;
 }
@@ -31,7 +29,6 @@ export async function openRouteStore(storage: RouteStorage, log: Logger): Promis
       const store = new MemoryRouteStore();
       return {
         store,
-        addStartupRoute: async (path, data) => store.add(path, data),
         status: () => ({ backend: "memory", routes: store.size }),
         close: () => undefined,
       };
@@ -48,9 +45,6 @@ export async function openRouteStore(storage: RouteStorage, log: Logger): Promis
       }
       return {
         store,
-        addStartupRoute: async (path, data) => {
-          await store.add(path, data);
-        },
         status: () => ({ backend: "module", routes: undefined }),
         close: () => (store as RouteStore & { close?: () => unknown }).close?.() as void,
       };
@@ -74,9 +68,6 @@ export async function openRouteStore(storage: RouteStorage, log: Logger): Promis
       }
       return {
         store,
-        addStartupRoute: async (path, data) => {
-          await store.ensureRoute(path, data);
-        },
         status: () => {
           const status = store.status();
           return {

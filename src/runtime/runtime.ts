@@ -24,7 +24,7 @@ import type { Logger } from "../log/logger.js";
 import { LaunchCookieCodec } from "../lti/launch-cookie.js";
 import type { ProxyMetrics } from "../metrics/metrics.js";
 import { ActivityRecorder } from "../routing/activity-recorder.js";
-import type { RouteStore } from "../routing/route-store.js";
+import { addStartupRoute, type RouteStore } from "../routing/route-store.js";
 import { publicListenerTlsFiles } from "../tls/tls-files.js";
 import { VERSION } from "../version.js";
 import { WebSocketRelay, type RelayStatus } from "../websocket/ws-relay.js";
@@ -161,7 +161,7 @@ export class Runtime {
     const defaultTarget = config.routes.defaultTarget;
     if (defaultTarget) {
       log.info("Adding route / -> %s", defaultTarget);
-      await routes.addStartupRoute("/", { target: defaultTarget, last_activity: new Date() });
+      await addStartupRoute(store, "/", { target: defaultTarget, last_activity: new Date() });
     }
 
     const publicTlsFiles = await publicListenerTlsFiles(config.tls, config.dataDir, log);
