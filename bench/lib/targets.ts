@@ -5,9 +5,8 @@ import path from "node:path";
 import { PROXY_BIN, type RunningProcess } from "../../test/support/proxy-process.js";
 import { PROXY_CORE, spawnTracked } from "./children.js";
 import { CHP_BIN } from "./paths.js";
-import { connect } from "node:net";
 import { waitUntil } from "../../test/support/wait.js";
-import { freePorts } from "./ports.js";
+import { freePorts, portAccepts } from "./ports.js";
 
 /**
  * The paths every scenario compares: no proxy, CHP 5.3.0, ltictr-proxy, and (with `--baseline <dir>`) another
@@ -95,7 +94,7 @@ async function startProxyProcess(
     await proc.waitFor(/Route added \/ ->/, options.readyTimeoutMs);
     // CHP logs both lines right after calling listen(), before the sockets are bound.
     for (const p of [port, apiPort])
-      await waitUntil(() => accepts(p), `${kind} listening on port ${p}`, options.readyTimeoutMs);
+      await waitUntil(() => portAccepts(p), `${kind} listening on port ${p}`, options.readyTimeoutMs);
   } catch (err) {
     await stop();
     throw err;
@@ -109,18 +108,6 @@ async function startProxyProcess(
     recordsFile,
     stop,
   };
-}
-
-/** Whether something on 127.0.0.1 accepts a TCP connection on `port`. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 export async function startTarget(

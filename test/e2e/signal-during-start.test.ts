@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t from "tap";
-import { freePorts } from "../support/ports.js";
+import { listenArgs } from "../support/loopback-proxy.js";
+import { freePorts, portAccepts } from "../support/ports.js";
 import { startProxy } from "../support/proxy-process.js";
 import { tempDir } from "../support/temp-dir.js";
 
@@ -14,31 +14,13 @@ import { tempDir } from "../support/temp-dir.js";
  */
 const DUMMY_STORE = fileURLToPath(new URL("../../../test/fixtures/dummy-store.cjs", import.meta.url));
 
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("error", () => resolve(true));
-  });
-}
-
 t.test("SIGTERM during start-up: the start finishes, then the proxy stops cleanly", async (t) => {
   const dir = tempDir(t, "ltictr-start-signal-");
   const pidFile = join(dir, "proxy.pid");
   const [port, apiPort] = await freePorts(2);
   const proxy = startProxy(
     [
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--api-ip",
-      "127.0.0.1",
-      "--api-port",
-      String(apiPort),
+      ...listenArgs({ port, apiPort }),
       "--data-dir",
       join(dir, "data"),
       "--storage-backend",
@@ -63,6 +45,6 @@ t.test("SIGTERM during start-up: the start finishes, then the proxy stops cleanl
     "no failure on the way out",
   );
   t.notOk(existsSync(pidFile), "the pid file is removed");
-  t.ok(await refused(port), "the proxy port is closed");
-  t.ok(await refused(apiPort), "the API port is closed");
+  t.ok(!(await portAccepts(port)), "the proxy port is closed");
+  t.ok(!(await portAccepts(apiPort)), "the API port is closed");
 });
