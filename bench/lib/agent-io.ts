@@ -36,8 +36,15 @@ export function numberOption(
   return value;
 }
 
-export function printResult(result: unknown): void {
-  process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
+/**
+ * Writes the outcome; resolves once it is handed to the pipe. An agent that exits must wait for it: a write to a
+ * pipe the orchestrator has not drained yet is queued, and `process.exit` drops what is queued (scenario 3 lost its
+ * 50-socket result that way while agent and orchestrator shared a busy core).
+ */
+export function printResult(result: unknown): Promise<void> {
+  return new Promise((resolve) =>
+    process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`, () => resolve()),
+  );
 }
 
 /** Agent side: leave when the orchestrator is gone (even after SIGKILL), so no agent outlives a run. */
@@ -60,7 +67,10 @@ export function agentResult(proc: RunningProcess): unknown {
     .stdout()
     .split("\n")
     .find((l) => l.startsWith(RESULT_PREFIX));
-  if (line === undefined) throw new Error(`agent gave no result; stderr:\n${proc.stderr()}`);
+  if (line === undefined)
+    throw new Error(
+      `agent gave no result; stdout:\n${proc.stdout().slice(-2000)}\nstderr:\n${proc.stderr()}`,
+    );
   return JSON.parse(line.slice(RESULT_PREFIX.length)) as unknown;
 }
 

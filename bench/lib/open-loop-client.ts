@@ -64,7 +64,7 @@ const started = performance.now();
 const errors = await schedule(total, latencies);
 const seconds = (performance.now() - started) / 1000;
 latencies.sort();
-printResult({
+await printResult({
   rate,
   requests: total,
   errors,

@@ -31,10 +31,13 @@ let bytes = 0;
 let firstSendAt = 0;
 let lastMessageAt = 0;
 let unfinished = connections;
+let finished = false;
 
 function finish(incomplete: boolean): void {
+  if (finished) return;
+  finished = true;
   const seconds = (lastMessageAt - firstSendAt) / 1000;
-  printResult({
+  void printResult({
     format,
     connections,
     expected: expectedPerConnection * connections,
@@ -46,8 +49,7 @@ function finish(incomplete: boolean): void {
     messagesPerSecond: seconds > 0 ? messages / seconds : 0,
     megabytesPerSecond: seconds > 0 ? bytes / 1e6 / seconds : 0,
     incomplete,
-  });
-  process.exit(0);
+  }).then(() => process.exit(0));
 }
 
 interface KernelSocket {

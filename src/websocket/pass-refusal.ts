@@ -3,7 +3,6 @@ import type { Duplex } from "node:stream";
 import { ChunkedDecoder } from "../http1/chunked-decoder.js";
 import type { BodyFraming } from "../http1/response-head.js";
 import { endWithGrace } from "./end-with-grace.js";
-import { receiveReads, writeReadBytes, type UpstreamReads } from "./relay-reads.js";
 
 /** How long a client gets to read a refusal before its socket is dropped. */
 export const REFUSAL_GRACE_MS = 5000;
@@ -60,7 +59,6 @@ class AnswerEnd {
 export function passRefusal(
   client: Duplex,
   upstream: Socket,
-  reads: UpstreamReads | undefined,
   rest: Buffer,
   framing: BodyFraming,
   idleTimeoutMs: number,
@@ -77,7 +75,7 @@ export function passRefusal(
   };
   const forward = (chunk: Buffer): void => {
     const { part, ended } = end.take(chunk);
-    const flowing = part.length === 0 || writeReadBytes(client, part, reads !== undefined);
+    const flowing = part.length === 0 || client.write(part);
     if (ended) closeBoth();
     else if (!flowing) {
       upstream.pause();
@@ -98,7 +96,8 @@ export function passRefusal(
   }
   if (rest.length > 0) forward(rest);
   if (done) return;
-  stopReading = receiveReads(upstream, reads, forward);
+  upstream.on("data", forward);
+  stopReading = () => upstream.off("data", forward);
   // The handshake left the upstream paused; it flows once the client has taken what arrived with the head.
   if (!upstream.isPaused() || client.writableNeedDrain) return;
   upstream.resume();

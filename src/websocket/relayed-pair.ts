@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import type { Duplex } from "node:stream";
 import { FrameParser } from "./frame-parser.js";
 import type { GuardedTap } from "./guarded-tap.js";
-import { writeReadBytes, type UpstreamReads } from "./relay-reads.js";
 import type { FrameDirection } from "./socket-tap.js";
 
 /** Close frame, status 1001 (going away), as a server sends it: unmasked. */
@@ -61,8 +60,6 @@ export class RelayedPair {
     /** The route prefix the upgrade matched. */
     readonly route: string,
     private readonly tap: GuardedTap | undefined,
-    /** The server's reads, when they go to shared memory instead of `data` events (see UpstreamReads). */
-    private readonly serverReads?: UpstreamReads,
   ) {
     // A tap that parses the frames anyway answers for the boundaries: each chunk is then parsed once.
     this.framesTap = tap?.tracksFrames ? tap : undefined;
@@ -90,20 +87,7 @@ export class RelayedPair {
       if (!framesTap) (this.toClient ??= frameBoundaries()).push(chunk);
       tap?.serverBytes(chunk);
     };
-    const reads = this.serverReads;
-    if (reads) {
-      const resume = () => server.resume();
-      reads.sink = (chunk) => {
-        const flowing = writeReadBytes(client, chunk, true);
-        fromServer(chunk);
-        if (flowing) return true;
-        client.once("drain", resume);
-        return false;
-      };
-      server.on("end", () => client.end());
-    } else {
-      pump(server, client, fromServer);
-    }
+    pump(server, client, fromServer);
     const close = () => {
       if (this.closed) return;
       this.closed = true;

@@ -5,7 +5,6 @@ import { connectUpstream, readyEvent, type ClientTls } from "../http1/connect-up
 import { ResponseHeadReader, type ReadResponseHead } from "../http1/response-head-reader.js";
 import { upstreamError } from "../http1/upstream-exchange.js";
 import type { UpstreamTarget } from "../http1/upstream-target.js";
-import { receiveReads, UpstreamReads } from "./relay-reads.js";
 
 /** The upstream's answer to an upgrade: its final head, and the client-facing view of its headers. */
 export interface UpgradeAnswer extends ReadResponseHead {
@@ -25,8 +24,6 @@ export interface HandshakeDeadlines {
 export interface HandshakeOutcome {
   /** The upstream connection, paused, when it answered. */
   upstream: Socket;
-  /** Where its reads go from now on, when it reads into shared memory (plain sockets; see UpstreamReads). */
-  reads: UpstreamReads | undefined;
   answer: UpgradeAnswer;
   /** Bytes the client sent while the handshake ran (the client socket is paused once it is done). */
   early: Buffer;
@@ -57,9 +54,8 @@ export function upgradeHandshake(
     return;
   }
   let upstream: Socket;
-  const reads = target.secure ? undefined : new UpstreamReads();
   try {
-    upstream = connectUpstream(target, clientTls, reads?.onread);
+    upstream = connectUpstream(target, clientTls);
   } catch (error) {
     done(error as Error);
     return;
@@ -95,8 +91,6 @@ export function upgradeHandshake(
     const headers: IncomingHttpHeaders = {};
     const flat = read.head.headers;
     for (let i = 0; i < flat.length; i += 2) headers[flat[i]] = flat[i + 1];
-    // Shared read memory is read into again: what outlives this read is copied.
-    if (reads) read = { head: read.head, raw: Buffer.from(read.raw), rest: Buffer.from(read.rest) };
     finish(undefined, { ...read, headers });
   };
   const onEnd = () => finish(upstreamError("socket hang up", "ECONNRESET"));
@@ -130,10 +124,11 @@ export function upgradeHandshake(
       return;
     }
     upstream.pause();
-    done(undefined, { upstream, reads, answer, early: Buffer.concat(early, earlyBytes) });
+    done(undefined, { upstream, answer, early: Buffer.concat(early, earlyBytes) });
   };
   upstream.once(readyEvent(target), onReady);
-  stopReading = receiveReads(upstream, reads, onData);
+  upstream.on("data", onData);
+  stopReading = () => upstream.off("data", onData);
   upstream.on("end", onEnd);
   upstream.on("error", onError);
   client.once("close", onClientGone);

@@ -15,7 +15,6 @@ import { endWithGrace } from "./end-with-grace.js";
 import { GuardedTap } from "./guarded-tap.js";
 import { passRefusal, REFUSAL_GRACE_MS } from "./pass-refusal.js";
 import { RelayedPair, type PairObserver } from "./relayed-pair.js";
-import type { UpstreamReads } from "./relay-reads.js";
 import type { SocketTapFactory } from "./socket-tap.js";
 import { upgradeHandshake, type HandshakeDeadlines } from "./upgrade-handshake.js";
 
@@ -107,16 +106,16 @@ export class WebSocketRelay {
         rejectUpgrade(socket, 503);
         return;
       }
-      const { upstream, reads, answer, early } = outcome;
+      const { upstream, answer, early } = outcome;
       if (events.proxyResponse.active) events.proxyResponse.publish({ status: answer.head.status });
       // The upstream's answer goes to the client byte for byte, head included.
       socket.write(answer.raw);
       if (answer.head.status !== 101) {
         tap?.closed();
-        passRefusal(socket, upstream, reads, answer.rest, answer.head.framing, options.deadlines.responseMs);
+        passRefusal(socket, upstream, answer.rest, answer.head.framing, options.deadlines.responseMs);
         return;
       }
-      this.pair(socket, upstream, reads, match, tap);
+      this.pair(socket, upstream, match, tap);
       tap?.opened(answer.headers);
       if (answer.rest.length > 0) {
         socket.write(answer.rest);
@@ -138,14 +137,8 @@ export class WebSocketRelay {
     for (const pair of this.open) pair.closeGoingAway(graceMs);
   }
 
-  private pair(
-    client: Duplex,
-    server: Socket,
-    reads: UpstreamReads | undefined,
-    route: RouteMatch,
-    tap: GuardedTap | undefined,
-  ): void {
-    const pair = new RelayedPair(client, server, route.prefix, tap, reads);
+  private pair(client: Duplex, server: Socket, route: RouteMatch, tap: GuardedTap | undefined): void {
+    const pair = new RelayedPair(client, server, route.prefix, tap);
     this.open.add(pair);
     if (events.webSocketOpened.active) events.webSocketOpened.publish({ route: route.prefix });
     pair.start(new RouteActivity(this.options.activity, route), (closed) => {

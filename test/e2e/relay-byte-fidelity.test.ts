@@ -172,3 +172,63 @@ t.test("relayed bytes are never changed, whatever they are", async (t) => {
     "no uncaught error was logged",
   );
 });
+
+t.test("many sockets at once, clients reading slowly: every socket's bytes arrive unchanged", async (t) => {
+  // Reads of one upstream socket must never land in memory another socket's pending write still holds: with
+  // several sockets streaming at once into clients that do not keep up, a shared read memory corrupted frames.
+  const backend = await rawBackend();
+  t.teardown(() => {
+    backend.server.closeAllConnections();
+    backend.server.close();
+  });
+  const proxy = await startLoopbackProxy(t, ["--default-target", `http://127.0.0.1:${backend.port}`], {
+    ready: /Route added \//,
+  });
+  const SOCKETS = 20;
+  const streams = await Promise.all(
+    Array.from({ length: SOCKETS }, async (_, i) => {
+      const random = seededRandom(5000 + i);
+      const toClient = randomBytesFrom(random, 1024 * 1024 + randomInt(random, 1024 * 1024));
+      const accepted = backend.next();
+      const client = connect(proxy.port, "127.0.0.1");
+      await once(client, "connect");
+      const fromProxy: Buffer[] = [];
+      let received = 0;
+      client.on("data", (chunk: Buffer) => {
+        fromProxy.push(chunk);
+        received += chunk.length;
+        // A slow reader: the proxy's writes to it stop completing at once.
+        if (received % 3 === 0) {
+          client.pause();
+          setTimeout(() => client.resume(), 5);
+        }
+      });
+      client.write(
+        `GET /user/many/api/kernels/${randomUUID()}/channels?session_id=${randomUUID()} HTTP/1.1\r\n` +
+          `Host: 127.0.0.1:${proxy.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      );
+      const upstream = await accepted;
+      return { random, toClient, client, upstream, read: () => Buffer.concat(fromProxy) };
+    }),
+  );
+  // Small writes, as a kernel streams its output: many reads per socket, interleaved across the sockets.
+  await Promise.all(
+    streams.map(async (s) => {
+      for (let at = 0; at < s.toClient.length; at += 1400) {
+        if (!s.upstream.socket.write(s.toClient.subarray(at, at + 1400)))
+          await once(s.upstream.socket, "drain");
+      }
+    }),
+  );
+  let unchanged = 0;
+  for (const s of streams) {
+    const all = await receiveExactly(s.read, 1);
+    const bodyStart = all.indexOf("\r\n\r\n") + 4;
+    const atClient = (await receiveExactly(s.read, bodyStart + s.toClient.length)).subarray(bodyStart);
+    if (atClient.equals(s.toClient)) unchanged++;
+    s.client.destroy();
+    s.upstream.socket.destroy();
+  }
+  t.equal(unchanged, SOCKETS, `${SOCKETS} sockets streamed 1–2 MiB each at once, every byte unchanged`);
+});
