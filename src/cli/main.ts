@@ -33,13 +33,12 @@ export async function main(argv: string[]): Promise<void> {
   let log: Logger;
   let starting: Promise<Runtime> | undefined;
   let stopping: Promise<void> | undefined;
-  const stop = (signal: "SIGTERM" | "SIGINT") => {
-    if (stopping || !starting) return;
-    const started = starting;
+  /** A signal during start-up waits for the start to finish, then stops what was started. */
+  const stop = (signal: "SIGTERM" | "SIGINT", started: Promise<Runtime>) => {
+    if (stopping) return;
     log.warn(signal === "SIGTERM" ? "Terminated" : "Interrupted");
     stopping = (async () => {
-      // A signal during start-up waits for the start to finish, then stops what was started. (A start that fails
-      // exits with EXIT_START below.)
+      // A start that fails exits with EXIT_START below, before this goes on.
       const runtime = await started;
       const hardStop = setTimeout(
         () => process.exit(EXIT_SIGNAL),
@@ -61,10 +60,11 @@ export async function main(argv: string[]): Promise<void> {
     prepareDataDir(config.dataDir);
     log = createLogger({ level: config.log.level, format: config.log.format });
     for (const warning of warnings) log.warn(warning);
-    process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
-    starting = Runtime.start(config, log);
-    await starting;
+    const started = Runtime.start(config, log);
+    starting = started;
+    process.on("SIGTERM", () => stop("SIGTERM", started));
+    process.on("SIGINT", () => stop("SIGINT", started));
+    await started;
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT_CONFIG);
     if (error instanceof ConfigError) {

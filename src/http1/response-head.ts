@@ -188,8 +188,7 @@ export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseH
   let keepAlive = (version === "1.1" ? !close : keepAliveOption) && !untilClose;
   // The one place the proxy is stricter than llhttp: an HTTP/1.0 message with Transfer-Encoding may have been
   // framed differently by an HTTP/1.0 hop (HTTP/1.0 has no chunked coding), so the connection is closed after it;
-  // llhttp keeps it
-  // when asked to. Informational heads carry no body, and for them llhttp's verdict stands.
+  // llhttp keeps it when asked to. Informational heads carry no body, and for them llhttp's verdict stands.
   if (transferEncodingHeader && version !== "1.1" && !informational) keepAlive = false;
   return new ParsedResponseHead(status, statusMessage, headers, framing, keepAlive, keepAliveTimeoutMs);
 }

@@ -171,8 +171,8 @@ export class FrameParser {
 
   /**
    * An unfinished message keeps its bytes until its end: the views of this chunk among them become copies, so the
-   * caller may read into the chunk's memory again (reused read memory). Unmasked pieces are copies
-   * already, and so are the views of earlier chunks.
+   * caller may read into the chunk's memory again. Unmasked pieces are copies already, and so are the views of
+   * earlier chunks.
    */
   private ownPieces(chunk: Buffer, from: number): void {
     const pieces = this.pieces as Buffer[];

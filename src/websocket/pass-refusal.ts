@@ -65,11 +65,10 @@ export function passRefusal(
 ): void {
   const end = new AnswerEnd(framing);
   let done = false;
-  let stopReading = (): void => undefined;
   const closeBoth = () => {
     if (done) return;
     done = true;
-    stopReading();
+    upstream.off("data", forward);
     upstream.destroy();
     if (!client.destroyed) endWithGrace(client, REFUSAL_GRACE_MS);
   };
@@ -97,7 +96,6 @@ export function passRefusal(
   if (rest.length > 0) forward(rest);
   if (done) return;
   upstream.on("data", forward);
-  stopReading = () => upstream.off("data", forward);
   // The handshake left the upstream paused; it flows once the client has taken what arrived with the head.
   if (!upstream.isPaused() || client.writableNeedDrain) return;
   upstream.resume();

@@ -103,13 +103,12 @@ export function upgradeHandshake(
     earlyBytes += chunk.length;
     if (earlyBytes > EARLY_BYTES_LIMIT) client.pause();
   };
-  let stopReading = (): void => undefined;
   const finish = (error: Error | undefined, answer?: UpgradeAnswer) => {
     if (settled) return;
     settled = true;
     clearTimeout(timer);
     upstream.off(readyEvent(target), onReady);
-    stopReading();
+    upstream.off("data", onData);
     upstream.off("end", onEnd);
     upstream.off("error", onError);
     client.off("close", onClientGone);
@@ -128,7 +127,6 @@ export function upgradeHandshake(
   };
   upstream.once(readyEvent(target), onReady);
   upstream.on("data", onData);
-  stopReading = () => upstream.off("data", onData);
   upstream.on("end", onEnd);
   upstream.on("error", onError);
   client.once("close", onClientGone);

@@ -293,7 +293,7 @@ t.test("the memory of a pushed chunk may be read into again once push returns", 
     ),
   );
   const { parser, received } = collector();
-  // One memory for every read, overwritten with garbage after each push, as the relay's shared read memory.
+  // One memory for every read, overwritten with garbage after each push, as a caller that reuses its read memory may.
   const memory = Buffer.alloc(700);
   for (let at = 0; at < stream.length; at += memory.length) {
     const read = stream.subarray(at, at + memory.length);
