@@ -163,7 +163,7 @@ export class UpstreamConnection implements ExchangeTransport {
   /** Plain sockets: the bytes are in reused read memory (see ReadBuffer), whose reuse depends on the consumer. */
   private readonly onRead = (length: number, memory: Uint8Array): boolean => {
     const exchange = this.exchange;
-    if (this.deliver((memory as Buffer).subarray(0, length))) {
+    if (this.deliver(this.reads.take(memory as Buffer, length))) {
       this.reads.reclaim();
     } else {
       this.reads.handOff();

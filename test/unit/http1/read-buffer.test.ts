@@ -1,24 +1,66 @@
 import t from "tap";
-import { READ_BUFFER_BYTES, ReadBuffer, RESTING_READ_BYTES } from "../../../src/http1/read-buffer.js";
+import { READ_BUFFER_BYTES, ReadBuffer } from "../../../src/http1/read-buffer.js";
 
-// The read memory of one upstream connection: large while it carries an exchange, small while it rests in the
-// pool's idle list, and never read into again while its consumer still holds the bytes of an earlier read.
+// The read memory of one upstream connection: its own while it carries an exchange, the one memory all resting
+// connections share while it rests in the pool's idle list (whose bytes are always copied out), and never read
+// into again while its consumer still holds the bytes of an earlier read.
 
-t.test("a resting connection reads into small memory of its own, a busy one into large memory", async (t) => {
+t.test("a busy connection reads into memory of its own, resting ones into one shared memory", async (t) => {
   const reads = new ReadBuffer();
+  const other = new ReadBuffer();
   const busy = reads.next();
   t.equal(busy.length, READ_BUFFER_BYTES, "an exchange reads 64 KiB at a time");
   t.equal(reads.next(), busy, "the same memory read after read while nothing holds it");
+  t.not(other.next(), busy, "another busy connection has its own");
   reads.rest();
+  other.rest();
   const resting = reads.next();
-  t.equal(resting.length, RESTING_READ_BYTES, "idle: 4 KiB");
-  t.equal(reads.next(), resting, "kept while resting");
+  t.equal(
+    resting.length,
+    READ_BUFFER_BYTES,
+    "resting: a full-sized read (a large answer's first read lands here)",
+  );
+  t.equal(other.next(), resting, "one memory for every resting connection");
   reads.wake();
-  const again = reads.next();
-  t.equal(again.length, READ_BUFFER_BYTES, "woken: large memory again");
-  reads.rest();
-  t.equal(reads.next(), resting, "the small memory comes back for the next rest");
+  t.equal(reads.next().length, READ_BUFFER_BYTES, "woken: memory of its own again");
+  t.not(reads.next(), resting, "not the shared memory");
 });
+
+t.test(
+  "bytes read into the shared resting memory move to the connection's own; a busy read's stay put",
+  async (t) => {
+    const reads = new ReadBuffer();
+    const own = reads.next();
+    own.write("busy");
+    t.equal(reads.take(own, 4).buffer, own.buffer, "a view of the connection's own memory");
+    reads.rest();
+    const shared = reads.next();
+    shared.write("small");
+    const small = reads.take(shared, 5);
+    t.not(small.buffer, shared.buffer, "a small read is copied");
+    shared.write("other");
+    t.equal(
+      small.toString(),
+      "small",
+      "later reads of other connections do not change what the consumer was given",
+    );
+    reads.handOff();
+    t.equal(reads.next(), shared, "a small copy holds nothing of the connection's back");
+    shared.fill(7);
+    const large = reads.take(shared, READ_BUFFER_BYTES);
+    t.not(large.buffer, shared.buffer, "a large read moves too");
+    shared.fill(8);
+    t.equal(large[READ_BUFFER_BYTES - 1], 7, "its bytes are the read's");
+    reads.wake();
+    reads.handOff();
+    const next = reads.next();
+    t.not(next.buffer, large.buffer, "held: the next read goes elsewhere");
+    t.not(next, shared, "and not to the shared memory once woken");
+    const other = new ReadBuffer();
+    other.rest();
+    t.equal(other.next(), shared, "the shared memory stays in use for resting connections");
+  },
+);
 
 t.test("memory the consumer still holds is not read into; it is reused once released", async (t) => {
   const reads = new ReadBuffer();
@@ -30,12 +72,4 @@ t.test("memory the consumer still holds is not read into; it is reused once rele
   reads.handOff();
   // The first memory went back to the shared spare list (last in, first out) once the consumer held nothing.
   t.equal(reads.next(), first, "released memory is read into again");
-});
-
-t.test("small memory handed off while resting is never written again", async (t) => {
-  const reads = new ReadBuffer();
-  reads.rest();
-  const resting = reads.next();
-  reads.handOff();
-  t.not(reads.next(), resting, "a stray read still referenced gets new memory");
 });
