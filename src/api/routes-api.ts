@@ -196,7 +196,7 @@ function sendJson(res: ServerResponse, value: unknown): void {
   sendJsonText(res, JSON.stringify(value));
 }
 
-function sendJsonText(res: ServerResponse, json: string): void {
+function sendJsonText(res: ServerResponse, json: string | Buffer): void {
   res.writeHead(200, { "content-type": "application/json" });
   res.end(json);
 }

@@ -37,8 +37,8 @@ export interface RouteStore {
   get(path: string): RouteData | undefined | Promise<RouteData | undefined>;
   getTarget(path: string): RouteMatch | undefined | Promise<RouteMatch | undefined>;
   getAll(): Record<string, RouteData> | Promise<Record<string, RouteData>>;
-  /** `JSON.stringify(getAll())`, where the store can produce it faster (the in-memory store). */
-  getAllJson?(): string;
+  /** `JSON.stringify(getAll())` as UTF-8, where the store can produce it faster (the in-memory store). */
+  getAllJson?(): Buffer;
   add(path: string, data: RouteData): void | Promise<void>;
   /**
    * For start-up writes such as the default route, which several replicas of a shared store make at once: adds the

@@ -203,7 +203,7 @@ t.test("a match keeps its depth and parsed target; an update that changes the ta
 
 t.test("getAllJson is JSON.stringify(getAll()) through notes, updates, re-adds and removals", async (t) => {
   const store = new MemoryRouteStore();
-  const same = (why: string) => t.equal(store.getAllJson(), JSON.stringify(store.getAll()), why);
+  const same = (why: string) => t.equal(store.getAllJson().toString(), JSON.stringify(store.getAll()), why);
   same("empty table");
   store.add("/", route("http://hub", { last_activity: new Date(1000) }));
   store.add("/user/a", route("http://a", { user: "a", server_name: "", last_activity: new Date(1000) }));
@@ -217,7 +217,7 @@ t.test("getAllJson is JSON.stringify(getAll()) through notes, updates, re-adds a
   store.add("/user/a", route("http://a2", { last_activity: new Date(5) }));
   store.remove('/user/"quoted"');
   same("after a re-add and a removal");
-  t.match(JSON.parse(store.getAllJson()), {
+  t.match(JSON.parse(store.getAllJson().toString()), {
     "/": { target: "http://hub2" },
     "/user/a": { target: "http://a2" },
   });
@@ -231,6 +231,19 @@ t.test("getAllJson is JSON.stringify(getAll()) through notes, updates, re-adds a
   same("a last_activity that is not a Date");
   store.getTarget("/user/b")?.noteActivity?.(Date.now());
   same("a note on it folds a Date back in");
+  store.add("/user/ü", route("http://u", { user: "ü", last_activity: new Date(1000) }));
+  same("non-ASCII text before the date (byte offsets, not characters)");
+  store.getTarget("/user/ü")?.noteActivity?.(Date.now() + 5000);
+  same("its date moved, written in place");
+  const earlier = store.getAllJson();
+  const copy = Buffer.from(earlier);
+  store.getTarget("/user/ü")?.noteActivity?.(Date.now() + 9000);
+  same("moved again");
+  t.same(earlier, copy, "the table's JSON handed out before is not changed by later notes");
+  store.update("/user/ü", { last_activity: new Date(Date.UTC(12000, 0, 1)) });
+  same("a year past 9999 (a longer date)");
+  store.update("/user/ü", { last_activity: new Date(NaN) });
+  same("an invalid Date (null in JSON)");
 });
 
 t.test("the store announces its changes to whoever listens (the admin page)", async (t) => {
