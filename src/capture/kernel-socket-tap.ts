@@ -277,13 +277,15 @@ class KernelSocketObserver implements SocketTap {
   }
 
   serverBytes(chunk: Buffer): void {
+    const v1 = this.format === "v1";
     this.fromServer ??= new FrameParser((opcode, payload) => this.onServerMessage(opcode, payload), {
       maxMessageBytes: this.maxMessageBytes,
       budget: this.budget,
       onSkip: this.onSkip,
       // Server frames are unmasked. v1: only shell messages can be replies, as their offset table says (99 % of
       // the messages are iopub outputs). Legacy: a message without the reply's type name in its bytes is none.
-      ...(this.format === "v1" ? { isRelevant: v1OnShellChannel } : { nextMark: nextReplyMark }),
+      isRelevant: v1 ? v1OnShellChannel : undefined,
+      nextMark: v1 ? undefined : nextReplyMark,
     });
     if (this.feed(this.fromServer, chunk)) this.fromServer = undefined;
   }
@@ -310,20 +312,24 @@ class KernelSocketObserver implements SocketTap {
    */
   private feed(parser: FrameParser, chunk: Buffer): boolean {
     if (this.stopped) return false;
-    this.guard(() => {
+    // As `guard` does, without a closure per read: this runs for every chunk of every kernel socket.
+    try {
       parser.push(chunk);
-      if (parser.gaveUp !== undefined && !this.gaveUpLogged) {
-        this.gaveUpLogged = true;
-        this.logger.warn(
-          {
-            kernelId: this.channel.kernelId,
-            direction: parser === this.fromClient ? "client" : "server",
-            reason: parser.gaveUp,
-          },
-          "capture: WebSocket protocol violation, no longer inspecting this direction",
-        );
-      }
-    });
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+    if (parser.gaveUp !== undefined && !this.gaveUpLogged) {
+      this.gaveUpLogged = true;
+      this.logger.warn(
+        {
+          kernelId: this.channel.kernelId,
+          direction: parser === this.fromClient ? "client" : "server",
+          reason: parser.gaveUp,
+        },
+        "capture: WebSocket protocol violation, no longer inspecting this direction",
+      );
+    }
     return parser.atRest;
   }
 
@@ -342,11 +348,15 @@ class KernelSocketObserver implements SocketTap {
     try {
       action();
     } catch (error) {
-      this.stopped = true;
-      this.logger.error(
-        { err: error, kernelId: this.channel.kernelId },
-        "capture: inspection failed, no longer inspecting this socket",
-      );
+      this.fail(error);
     }
+  }
+
+  private fail(error: unknown): void {
+    this.stopped = true;
+    this.logger.error(
+      { err: error, kernelId: this.channel.kernelId },
+      "capture: inspection failed, no longer inspecting this socket",
+    );
   }
 }

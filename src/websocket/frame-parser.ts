@@ -74,13 +74,12 @@ function maskedNeedle(mark: Buffer, key: number, phase: number): Buffer {
 const EMPTY = Buffer.alloc(0);
 
 export class FrameParser {
-  readonly stats: FrameParserStats = {
-    messages: 0,
-    controlFrames: 0,
-    skippedOversize: 0,
-    skippedBudget: 0,
-    skippedCompressed: 0,
-  };
+  // Counts as plain fields, not one stats object: a busy kernel socket makes a parser per message.
+  private messages = 0;
+  private controlFrames = 0;
+  private skippedOversize = 0;
+  private skippedBudget = 0;
+  private skippedCompressed = 0;
 
   private readonly maxMessageBytes: number;
   private readonly nextMark: ((chunk: Buffer, from: number) => number) | undefined;
@@ -132,6 +131,11 @@ export class FrameParser {
     this.maskedMark = options.maskedMark;
     this.budget = options.budget;
     this.onSkip = options.onSkip;
+  }
+
+  get stats(): FrameParserStats {
+    const { messages, controlFrames, skippedOversize, skippedBudget, skippedCompressed } = this;
+    return { messages, controlFrames, skippedOversize, skippedBudget, skippedCompressed };
   }
 
   /** True between frames: bytes written now (e.g. a close frame) cannot land inside another frame. */
@@ -198,7 +202,7 @@ export class FrameParser {
     this.dropPieces();
     this.messageSkipped = true;
     this.frameUse = "skip";
-    this.stats.skippedBudget++;
+    this.skippedBudget++;
     this.onSkip?.("memory-budget", bytes);
   }
 
@@ -258,7 +262,7 @@ export class FrameParser {
       if (opcode > 10) return this.fail(`reserved control opcode ${opcode}`);
       if (!fin || length > 125) return this.fail("fragmented or oversized control frame");
       if (rsv1) return this.fail("RSV1 on a control frame");
-      this.stats.controlFrames++;
+      this.controlFrames++;
       this.frameUse = "skip";
     } else if (opcode === 0) {
       if (!this.messageOpen) return this.fail("continuation frame without a message");
@@ -272,7 +276,7 @@ export class FrameParser {
       // A whole message inside a chunk that holds nothing of interest needs no collecting.
       const irrelevant = fin && pos + length <= chunk.length && !this.mayBeWanted(chunk, pos, length);
       this.messageSkipped = rsv1 || irrelevant;
-      if (rsv1) this.stats.skippedCompressed++;
+      if (rsv1) this.skippedCompressed++;
       this.frameUse = this.admit(length);
     } else {
       return this.fail(`reserved data opcode ${opcode}`);
@@ -322,7 +326,7 @@ export class FrameParser {
     if (this.messageBytes + length > this.maxMessageBytes) {
       this.messageSkipped = true;
       this.dropPieces();
-      this.stats.skippedOversize++;
+      this.skippedOversize++;
       this.onSkip?.("message-too-large", this.messageBytes + length);
       return "skip";
     }
@@ -366,7 +370,7 @@ export class FrameParser {
     this.messageSkipped = false;
     this.dropPieces();
     if (!deliver) return;
-    this.stats.messages++;
+    this.messages++;
     const payload =
       pieces === undefined
         ? EMPTY
