@@ -214,9 +214,15 @@ export class ProxyApp {
   }
 
   private async bind(server: Server, spec: ListenSpec): Promise<ListenSpec> {
+    const { connections } = this;
+    // One listener shared by every connection of this server (`this` is the closed socket): a closure and a
+    // `once` wrapper per connection were ≈ 0.2 KB of every idle WebSocket.
+    function forget(this: Socket): void {
+      connections.delete(this);
+    }
     server.on("connection", (socket: Socket) => {
-      this.connections.add(socket);
-      socket.once("close", () => this.connections.delete(socket));
+      connections.add(socket);
+      socket.on("close", forget);
     });
     await listen(server, spec);
     this.servers.push(server);

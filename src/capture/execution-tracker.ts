@@ -101,7 +101,8 @@ export interface ExecutionCounts {
 export class ExecutionTracker {
   private readonly destination: MoodleDestination | undefined;
   private readonly now: () => number;
-  private readonly truncationsLogged = new Set<string>();
+  /** Made with the first truncation: values longer than Moodle's columns are rare, kernel sockets many. */
+  private truncationsLogged: Set<string> | undefined;
   readonly counts: ExecutionCounts = { executions: 0, ok: 0, error: 0, aborted: 0 };
 
   constructor(private readonly options: ExecutionTrackerOptions) {
@@ -200,6 +201,7 @@ export class ExecutionTracker {
       const points = Array.from(value);
       if (points.length <= limit) continue;
       (log as Record<keyof NbLog, string>)[field] = points.slice(0, limit).join("");
+      this.truncationsLogged ??= new Set();
       if (!this.truncationsLogged.has(field)) {
         this.truncationsLogged.add(field);
         this.options.logger?.warn(

@@ -9,7 +9,12 @@ import {
 } from "../jupyter/kernel-message.js";
 import { v1OnShellChannel } from "../jupyter/v1-decoder.js";
 import { decoderFor, wireFormatOf, type WireFormat } from "../jupyter/wire-format.js";
-import { FrameParser, type DataOpcode, type SkipReason } from "../websocket/frame-parser.js";
+import {
+  FrameParser,
+  type DataOpcode,
+  type SkipListener,
+  type SkipReason,
+} from "../websocket/frame-parser.js";
 import { MemoryBudget } from "../websocket/memory-budget.js";
 import type { FrameDirection, SocketTap, SocketTapFactory, UpgradeContext } from "../websocket/socket-tap.js";
 import {
@@ -168,7 +173,7 @@ interface ObserverShared {
  * goes wrong in here is caught, logged once and ends the inspection of this socket only; the relay
  * never sees an exception. The request URL is never logged (it may carry `?token=`).
  */
-class KernelSocketObserver implements SocketTap {
+class KernelSocketObserver implements SocketTap, SkipListener {
   private readonly tracker: ExecutionTracker;
   private readonly logger: Logger;
   private readonly maxMessageBytes: number | undefined;
@@ -186,7 +191,7 @@ class KernelSocketObserver implements SocketTap {
 
   private readonly registry: Set<KernelSocketObserver>;
   private readonly budget: MemoryBudget;
-  private readonly onSkip: (reason: SkipReason, bytes: number) => void;
+  private readonly skips: SkipReport;
 
   constructor(
     private readonly id: number,
@@ -198,7 +203,7 @@ class KernelSocketObserver implements SocketTap {
     const { pending, skips } = shared;
     this.registry = shared.registry;
     this.budget = shared.budget;
-    this.onSkip = (reason, bytes) => skips.skipped(reason, bytes, channel.kernelId);
+    this.skips = skips;
     this.logger = options.logger;
     const cookie = upgrade.headers.cookie;
     const launch = options.cookieCodec?.read(typeof cookie === "string" ? cookie : undefined);
@@ -269,7 +274,7 @@ class KernelSocketObserver implements SocketTap {
     this.fromClient ??= new FrameParser((opcode, payload) => this.onClientMessage(opcode, payload), {
       maxMessageBytes: this.maxMessageBytes,
       budget: this.budget,
-      onSkip: this.onSkip,
+      skips: this,
       // Browser frames are masked: a message is unmasked only if the request's type name is in it.
       maskedMark: EXECUTE_REQUEST_MARK,
     });
@@ -281,13 +286,17 @@ class KernelSocketObserver implements SocketTap {
     this.fromServer ??= new FrameParser((opcode, payload) => this.onServerMessage(opcode, payload), {
       maxMessageBytes: this.maxMessageBytes,
       budget: this.budget,
-      onSkip: this.onSkip,
+      skips: this,
       // Server frames are unmasked. v1: only shell messages can be replies, as their offset table says (99 % of
       // the messages are iopub outputs). Legacy: a message without the reply's type name in its bytes is none.
       isRelevant: v1 ? v1OnShellChannel : undefined,
       nextMark: v1 ? undefined : nextReplyMark,
     });
     if (this.feed(this.fromServer, chunk)) this.fromServer = undefined;
+  }
+
+  skipped(reason: SkipReason, bytes: number): void {
+    this.skips.skipped(reason, bytes, this.channel.kernelId);
   }
 
   closed(): void {

@@ -40,7 +40,15 @@ export interface FrameParserOptions {
    */
   budget?: MemoryBudget;
   /** Told about every skipped message, with the bytes it had (or announced) when it was skipped. */
-  onSkip?: (reason: SkipReason, bytes: number) => void;
+  skips?: SkipListener;
+}
+
+/**
+ * An object, not a callback, so that the one that owns the parsers (one per kernel socket) can be the listener
+ * itself instead of holding a closure for as long as its socket is open.
+ */
+export interface SkipListener {
+  skipped(reason: SkipReason, bytes: number): void;
 }
 
 export interface FrameParserStats {
@@ -86,7 +94,7 @@ export class FrameParser {
   private readonly isRelevant: FrameParserOptions["isRelevant"];
   private readonly maskedMark: Buffer | undefined;
   private readonly budget: MemoryBudget | undefined;
-  private readonly onSkip: FrameParserOptions["onSkip"];
+  private readonly skips: SkipListener | undefined;
   /** Next mark in the current chunk at or after the last frame start; -1 when there is none. */
   private markAt = -1;
   private failure: string | undefined;
@@ -130,7 +138,7 @@ export class FrameParser {
     this.isRelevant = options.isRelevant;
     this.maskedMark = options.maskedMark;
     this.budget = options.budget;
-    this.onSkip = options.onSkip;
+    this.skips = options.skips;
   }
 
   get stats(): FrameParserStats {
@@ -203,7 +211,7 @@ export class FrameParser {
     this.messageSkipped = true;
     this.frameUse = "skip";
     this.skippedBudget++;
-    this.onSkip?.("memory-budget", bytes);
+    this.skips?.skipped("memory-budget", bytes);
   }
 
   private dropPieces(): void {
@@ -327,7 +335,7 @@ export class FrameParser {
       this.messageSkipped = true;
       this.dropPieces();
       this.skippedOversize++;
-      this.onSkip?.("message-too-large", this.messageBytes + length);
+      this.skips?.skipped("message-too-large", this.messageBytes + length);
       return "skip";
     }
     this.messageBytes += length;

@@ -14,7 +14,7 @@ import type { RouteMatch } from "../routing/route-store.js";
 import { endWithGrace } from "./end-with-grace.js";
 import { GuardedTap } from "./guarded-tap.js";
 import { passRefusal, REFUSAL_GRACE_MS } from "./pass-refusal.js";
-import { RelayedPair, type PairObserver } from "./relayed-pair.js";
+import { RelayedPair, type PairOwner } from "./relayed-pair.js";
 import type { SocketTapFactory } from "./socket-tap.js";
 import { upgradeHandshake, type HandshakeDeadlines } from "./upgrade-handshake.js";
 
@@ -51,7 +51,7 @@ export interface RelayStatus {
  * sockets as raw bytes (see RelayedPair). Upgrades that fail get a complete error answer; an upstream that
  * refuses gets its answer passed on with back-pressure, then both sockets close.
  */
-export class WebSocketRelay {
+export class WebSocketRelay implements PairOwner {
   private readonly open = new Set<RelayedPair>();
   private readonly log: Logger;
 
@@ -65,7 +65,7 @@ export class WebSocketRelay {
 
   status(): RelayStatus {
     const byRoute: Record<string, number> = {};
-    for (const pair of this.open) byRoute[pair.route] = (byRoute[pair.route] ?? 0) + 1;
+    for (const { route } of this.open) byRoute[route.prefix] = (byRoute[route.prefix] ?? 0) + 1;
     return { open: this.open.size, byRoute };
   }
 
@@ -137,14 +137,20 @@ export class WebSocketRelay {
     for (const pair of this.open) pair.closeGoingAway(graceMs);
   }
 
+  clientActivity(pair: RelayedPair): void {
+    this.options.activity.record(pair.route);
+  }
+
+  pairClosed(pair: RelayedPair): void {
+    this.open.delete(pair);
+    if (events.webSocketClosed.active) events.webSocketClosed.publish({ route: pair.route.prefix });
+  }
+
   private pair(client: Duplex, server: Socket, route: RouteMatch, tap: GuardedTap | undefined): void {
-    const pair = new RelayedPair(client, server, route.prefix, tap);
+    const pair = new RelayedPair(client, server, route, tap, this);
     this.open.add(pair);
     if (events.webSocketOpened.active) events.webSocketOpened.publish({ route: route.prefix });
-    pair.start(new RouteActivity(this.options.activity, route), (closed) => {
-      this.open.delete(closed);
-      if (events.webSocketClosed.active) events.webSocketClosed.publish({ route: closed.route });
-    });
+    pair.start();
   }
 
   private safeTap(url: string, req: IncomingMessage, match: RouteMatch): GuardedTap | undefined {
@@ -163,17 +169,5 @@ export class WebSocketRelay {
       this.log.error({ err: error }, "WebSocket inspection could not start; relaying without it");
       return undefined;
     }
-  }
-}
-
-/** Notes the route's activity for every chunk from the client. One object per pair, no closure over the request. */
-class RouteActivity implements PairObserver {
-  constructor(
-    private readonly activity: ActivityRecorder,
-    private readonly route: RouteMatch,
-  ) {}
-
-  clientActivity(): void {
-    this.activity.record(this.route);
   }
 }

@@ -343,7 +343,7 @@ t.test(
     const skips: Array<[string, number]> = [];
     const { parser, received } = collector({
       budget: socket,
-      onSkip: (reason, bytes) => skips.push([reason, bytes]),
+      skips: { skipped: (reason, bytes) => skips.push([reason, bytes]) },
     });
     const mask = Buffer.from([1, 2, 3, 4]);
     // A whole message in one push is never charged, even over the budget.
