@@ -55,7 +55,10 @@ t.test("bytes go both ways unchanged, client bytes are reported as route activit
   const atBrowser = collect(browser);
   browser.write(Buffer.from("\x81\x05hello", "latin1"));
   kernel.write(Buffer.from("\x81\x05world", "latin1"));
-  await waitUntil(() => atKernel.text() === "\x81\x05hello" && atBrowser.text() === "\x81\x05world");
+  await waitUntil(
+    () => atKernel.text() === "\x81\x05hello" && atBrowser.text() === "\x81\x05world",
+    "both frames relayed",
+  );
   t.ok(owner.activity >= 1, "the client's bytes were noted as activity");
 });
 
@@ -68,7 +71,7 @@ t.test("a side that ends ends the other; a side that closes closes the pair once
   await kernelEnded;
   t.pass("the upstream saw the client's end");
   kernel.destroy();
-  await waitUntil(() => owner.closed.length > 0);
+  await waitUntil(() => owner.closed.length > 0, "the pair closed");
   await once(browser, "close");
   t.same(owner.closed, [pair], "the owner was told once");
 });
@@ -79,12 +82,12 @@ t.test("a full side pauses the other until it drains; nothing is lost", async (t
   const chunk = Buffer.alloc(64 * 1024, 0x61);
   const total = 64;
   for (let i = 0; i < total; i++) browser.write(chunk);
-  await waitUntil(() => server.writableNeedDrain);
+  await waitUntil(() => server.writableNeedDrain, "the upstream side full");
   t.ok(client.isPaused(), "the client side is paused while the upstream side is full");
   let received = 0;
   kernel.on("data", (bytes: Buffer) => (received += bytes.length));
   kernel.resume();
-  await waitUntil(() => received === total * chunk.length);
+  await waitUntil(() => received === total * chunk.length, "every byte relayed");
   t.equal(received, total * chunk.length, "every byte arrived once the reader read");
 });
 
