@@ -1,3 +1,4 @@
+import { escapeXml } from "./escape-xml.js";
 import { advantageOverChp, type Row } from "./results.js";
 
 /**
@@ -10,10 +11,6 @@ const PLOT_WIDTH = 460;
 const ROW_HEIGHT = 30;
 const TOP = 56;
 const BOTTOM = 40;
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function goalAdvantage(row: Row): number | undefined {
   return row.goal?.kind === "vs-chp" ? row.goal.atLeast : undefined;
