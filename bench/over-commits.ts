@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -22,8 +22,18 @@ import { idleWebSockets } from "./scenarios/idle-websockets.js";
  * directory and compiled there with this checkout's node_modules; the directories are removed at the end.
  */
 const USAGE = `usage: npm run bench:commits -- [--rounds n] [--sockets n] <commit> [<commit> ...]
+       npm run bench:commits -- --chart <commits-….json>
   --rounds <n>    scenario-3 repetitions per build (default 1)
-  --sockets <n>   idle kernel sockets held per measurement (default 5000)`;
+  --sockets <n>   idle kernel sockets held per measurement (default 5000)
+  --chart <file>  draw the chart of a recorded run again (its .svg beside it), measuring nothing`;
+
+interface CommitsRun {
+  startedAt: string;
+  finishedAt: string;
+  machine: ReturnType<typeof machineInfo>;
+  idleSockets: number;
+  points: CommitPoint[];
+}
 
 interface CommitPoint {
   commit: string;
@@ -139,8 +149,20 @@ async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     args: process.argv.slice(2),
     allowPositionals: true,
-    options: { rounds: { type: "string" }, sockets: { type: "string" }, help: { type: "boolean" } },
+    options: {
+      rounds: { type: "string" },
+      sockets: { type: "string" },
+      chart: { type: "string" },
+      help: { type: "boolean" },
+    },
   });
+  if (values.chart !== undefined) {
+    const run = JSON.parse(await readFile(values.chart, "utf8")) as CommitsRun;
+    const svg = values.chart.replace(/\.json$/, "") + ".svg";
+    await writeFile(svg, chart(run.points, run.startedAt, run.idleSockets));
+    process.stdout.write(`wrote ${svg}\n`);
+    return 0;
+  }
   if (values.help || positionals.length === 0) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 1;

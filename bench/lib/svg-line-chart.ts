@@ -63,7 +63,7 @@ function renderPanel(panel: LinePanel, labels: readonly string[], top: number): 
     const gy = y(panel.goal.value).toFixed(1);
     parts.push(
       `<line x1="${LEFT}" x2="${LEFT + PLOT_WIDTH}" y1="${gy}" y2="${gy}" stroke="#d62728" stroke-width="1.5"/>`,
-      `<text x="${LEFT + PLOT_WIDTH - 4}" y="${Number(gy) - 4}" text-anchor="end" fill="#d62728">${escapeXml(panel.goal.text)}</text>`,
+      `<text x="${LEFT + 4}" y="${Number(gy) - 4}" fill="#d62728">${escapeXml(panel.goal.text)}</text>`,
     );
   }
   labels.forEach((label, i) => {
@@ -72,13 +72,21 @@ function renderPanel(panel: LinePanel, labels: readonly string[], top: number): 
     );
   });
   panel.series.forEach((series, n) => {
-    const points = series.values
-      .map((v, i) => (v === undefined ? undefined : `${x(i).toFixed(1)},${y(v).toFixed(1)}`))
-      .filter((p): p is string => p !== undefined);
+    // A build without a value breaks the line instead of joining its neighbours.
+    const runs: string[][] = [[]];
+    series.values.forEach((v, i) => {
+      if (v === undefined) runs.push([]);
+      else runs[runs.length - 1].push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`);
+    });
     const dash = series.dashed ? ` stroke-dasharray="5 4"` : "";
     parts.push(
-      `<polyline points="${points.join(" ")}" fill="none" stroke="${series.color}" stroke-width="2"${dash}/>`,
-      ...points.map((p) => {
+      ...runs
+        .filter((run) => run.length > 1)
+        .map(
+          (run) =>
+            `<polyline points="${run.join(" ")}" fill="none" stroke="${series.color}" stroke-width="2"${dash}/>`,
+        ),
+      ...runs.flat().map((p) => {
         const [cx, cy] = p.split(",");
         return `<circle cx="${cx}" cy="${cy}" r="3" fill="${series.color}"/>`;
       }),
