@@ -11,9 +11,11 @@ import type { ActivityRecorder } from "../routing/activity-recorder.js";
 import type { RouteMatch } from "../routing/route-store.js";
 import type { ErrorResponder } from "./error-responder.js";
 import {
+  ClientInfo,
   connectionListed,
   HOP_BY_HOP,
   upstreamRequestHeaders,
+  type OutgoingHeaders,
   type UpstreamHeaderOptions,
 } from "./forwarded-headers.js";
 import type { LaunchObserver } from "./launch-observer.js";
@@ -42,6 +44,27 @@ const RESPONSE_BUFFER_LIMIT = 256 * 1024;
 
 /** Statuses whose Location CHP rewrites with --auto-rewrite / --protocol-rewrite. */
 const REDIRECT_STATUSES = new Set([201, 301, 302, 307, 308]);
+
+/**
+ * One proxied request as it goes to the upstream pool. Made by a constructor, not a literal, as every object made
+ * per proxied request (see the note in listener/proxy-dispatcher.ts): the exchange keeps it for a replay.
+ */
+class ProxiedRequest implements UpstreamRequest {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly headers: OutgoingHeaders,
+    readonly body: UpstreamRequest["body"],
+    readonly timeoutMs: number,
+  ) {}
+}
+
+/**
+ * The response head's fields for `writeHead`, reused by every response: Node turns them into the head's text before
+ * writeHead returns and keeps nothing of the array, and an array made per response could be moved to the old
+ * generation with its strings (see ProxiedRequest).
+ */
+const outgoingFields: string[] = [];
 
 /** What a response in flight needs from the forwarder: the activity to note, errors to answer, the Location rule. */
 interface ResponseContext {
@@ -166,23 +189,25 @@ export class HttpForwarder {
     const encrypted = (req.socket as TLSSocket).encrypted === true;
     const headers = upstreamRequestHeaders(
       req.headers,
-      { remoteAddress: req.socket.remoteAddress, encrypted },
+      new ClientInfo(req.socket.remoteAddress, encrypted),
       target.originHost,
       options.forwarding,
     );
     if (headers.host === undefined) headers.host = target.originHost;
     const sink = new ResponseRelay(this.context, req, res, match, target, extraCookie, streamed);
-    const exchange = options.pools.for(target).request(
-      {
-        method,
-        path: upstreamPath(target, req.url ?? "/", segments, options.paths),
-        headers,
-        body,
-        timeoutMs: options.proxyTimeoutMs,
-      },
-      sink,
-      req.socket.remoteAddress,
-    );
+    const exchange = options.pools
+      .for(target)
+      .request(
+        new ProxiedRequest(
+          method,
+          upstreamPath(target, req.url ?? "/", segments, options.paths),
+          headers,
+          body,
+          options.proxyTimeoutMs,
+        ),
+        sink,
+        req.socket.remoteAddress,
+      );
     sink.control = exchange;
     res.on("close", () => exchange.abort());
   }
@@ -222,7 +247,9 @@ class ResponseRelay implements ResponseSink {
 
   onHead(head: ResponseHead): void {
     const { res } = this;
-    const outgoing: string[] = [];
+    const outgoing = outgoingFields;
+    // Empty even if the last response's head threw before writeHead.
+    outgoing.length = 0;
     const incoming = head.headers;
     const rewrite = REDIRECT_STATUSES.has(head.status);
     const listed = connectionListed(headerValues(incoming, "connection"));
@@ -247,6 +274,8 @@ class ResponseRelay implements ResponseSink {
       res.statusMessage = "";
       this.onError(error as Error);
       return;
+    } finally {
+      outgoing.length = 0;
     }
     if (events.proxyResponse.active) events.proxyResponse.publish({ status: head.status });
     // Head, body and end of a small answer usually arrive in one read: corked, they leave in one write.

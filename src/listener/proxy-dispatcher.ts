@@ -21,9 +21,29 @@ export interface ProxyDispatcherOptions {
   log: Logger;
 }
 
-type Resolution =
-  | { ok: true; match: RouteMatch; target: UpstreamTarget; segments: number; outgoing: string }
-  | { ok: false; code: 404 | 500; reason: string };
+// Per-request objects on the proxy path are made by constructors, not literals: V8 may decide at a full
+// collection under load that a literal's objects live long and allocate them in the old generation from
+// then on, with everything they point to kept until the next full collection (see bench/RESULTS.md).
+
+class Resolved {
+  readonly ok = true;
+  constructor(
+    readonly match: RouteMatch,
+    readonly target: UpstreamTarget,
+    readonly segments: number,
+    readonly outgoing: string,
+  ) {}
+}
+
+class Unresolved {
+  readonly ok = false;
+  constructor(
+    readonly code: 404 | 500,
+    readonly reason: string,
+  ) {}
+}
+
+type Resolution = Resolved | Unresolved;
 
 const HEALTH_BODY = JSON.stringify({ status: "OK" });
 
@@ -106,23 +126,23 @@ export class ProxyDispatcher {
   private async resolve(req: IncomingMessage): Promise<Resolution> {
     const started = events.routeLookup.active ? performance.now() : 0;
     const path = parseRequestPath(req.url ?? "/", req.headers.host, this.hostRouting);
-    if (!path) return { ok: false, code: 500, reason: "malformed URL" };
+    if (!path) return new Unresolved(500, "malformed URL");
     let match: RouteMatch | undefined;
     try {
       match = await this.store.getTarget(path.routing);
     } finally {
       if (started !== 0) events.routeLookup.publish({ seconds: (performance.now() - started) / 1000 });
     }
-    if (!match) return { ok: false, code: 404, reason: "no route" };
+    if (!match) return new Unresolved(404, "no route");
     let target: UpstreamTarget;
     try {
       target = match.parsedTarget ? match.parsedTarget() : parseUpstreamTarget(match.data.target);
     } catch (error) {
-      return { ok: false, code: 500, reason: `bad target ${match.data.target}: ${(error as Error).message}` };
+      return new Unresolved(500, `bad target ${match.data.target}: ${(error as Error).message}`);
     }
     const depth = match.depth ?? segmentCount(match.prefix);
     const segments = Math.max(0, depth - (this.hostRouting ? 1 : 0));
-    return { ok: true, match, target, segments, outgoing: path.outgoing };
+    return new Resolved(match, target, segments, path.outgoing);
   }
 
   /** Only at debug level: its arguments would cost every request an allocation and a read of the route's data. */

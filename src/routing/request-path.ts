@@ -3,11 +3,14 @@
  * absolute-form reduced to its path), then the pathname percent-decoded once, with `/<host>` in front in
  * host-routing mode.
  */
-export interface RequestPath {
-  /** Normalised but still encoded path + query: what goes upstream. */
-  outgoing: string;
-  /** Decoded path the route table is searched with. */
-  routing: string;
+/** Made by a constructor, not a literal: one per proxied request (see the note in proxy-dispatcher.ts). */
+export class RequestPath {
+  constructor(
+    /** Normalised but still encoded path + query: what goes upstream. */
+    readonly outgoing: string,
+    /** Decoded path the route table is searched with. */
+    readonly routing: string,
+  ) {}
 }
 
 /** Characters the URL parser leaves alone in a path (letters, digits, `-_~!$&'()*+,;=:@/`). */
@@ -70,7 +73,7 @@ export function parseRequestPath(
     return undefined;
   }
   if (hostRouting) routing = `/${routingHost(hostHeader)}${routing}`;
-  return { outgoing, routing };
+  return new RequestPath(outgoing, routing);
 }
 
 /**

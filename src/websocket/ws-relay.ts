@@ -3,7 +3,11 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import { events } from "../events.js";
-import { upstreamRequestHeaders, type UpstreamHeaderOptions } from "../forward/forwarded-headers.js";
+import {
+  ClientInfo,
+  upstreamRequestHeaders,
+  type UpstreamHeaderOptions,
+} from "../forward/forwarded-headers.js";
 import { reportUpstreamFailure } from "../forward/upstream-failure.js";
 import { upstreamPath, type PathOptions } from "../forward/upstream-path.js";
 import type { ClientTls } from "../http1/connect-upstream.js";
@@ -81,7 +85,7 @@ export class WebSocketRelay implements PairOwner {
     const encrypted = (req.socket as TLSSocket).encrypted === true;
     const headers = upstreamRequestHeaders(
       req.headers,
-      { remoteAddress: req.socket.remoteAddress, encrypted },
+      new ClientInfo(req.socket.remoteAddress, encrypted),
       target.originHost,
       options.forwarding,
       true,
