@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 
 /**
  * Headers that describe one connection, not the message, so a proxy must not pass them on (HTTP's hop-by-hop
@@ -29,6 +31,11 @@ export class ClientInfo {
     readonly remoteAddress: string | undefined,
     readonly encrypted: boolean,
   ) {}
+
+  /** The client of a request that came in on `socket` (TLS or not). */
+  static of(socket: Socket): ClientInfo {
+    return new ClientInfo(socket.remoteAddress, (socket as TLSSocket).encrypted === true);
+  }
 }
 
 /**

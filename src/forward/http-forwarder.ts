@@ -1,5 +1,4 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
-import type { TLSSocket } from "node:tls";
 import { events } from "../events.js";
 import { describeUpstreamError } from "../http1/upstream-error.js";
 import type { ResponseHead } from "../http1/response-head.js";
@@ -186,10 +185,9 @@ export class HttpForwarder {
   ): void {
     const { options } = this;
     const method = req.method ?? "GET";
-    const encrypted = (req.socket as TLSSocket).encrypted === true;
     const headers = upstreamRequestHeaders(
       req.headers,
-      new ClientInfo(req.socket.remoteAddress, encrypted),
+      ClientInfo.of(req.socket),
       target.originHost,
       options.forwarding,
     );

@@ -1,7 +1,6 @@
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { TLSSocket } from "node:tls";
 import { events } from "../events.js";
 import {
   ClientInfo,
@@ -82,10 +81,9 @@ export class WebSocketRelay implements PairOwner {
     segments: number,
   ): void {
     const { options } = this;
-    const encrypted = (req.socket as TLSSocket).encrypted === true;
     const headers = upstreamRequestHeaders(
       req.headers,
-      new ClientInfo(req.socket.remoteAddress, encrypted),
+      ClientInfo.of(req.socket),
       target.originHost,
       options.forwarding,
       true,
