@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { events } from "../events.js";
 import { UrlTrie, segmentCount } from "./url-trie.js";
 import { parseUpstreamTarget, type UpstreamTarget } from "../http1/upstream-target.js";
+import { TableJson, type TableEntryOwner } from "./table-json.js";
 import { cleanRoutePath, type RouteData, type RouteMatch, type RouteStore } from "./route-store.js";
 
 /**
@@ -15,9 +16,7 @@ const DATE_SLOT_JSON = JSON.stringify(DATE_SLOT);
 /** `toISOString()` of a year 0-9999; other years are longer (±YYYYYY) and take the slow path. */
 const ISO_DATE_LENGTH = "2026-01-01T00:00:00.000Z".length;
 const NO_DATE = -1;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = Buffer.from("}");
-const EMPTY_TABLE = Buffer.from("{}");
+const NO_ENTRY = -1;
 
 /** Largest offset V8 keeps as a small integer on every platform (2^30 − 1 ms ≈ 12 days). */
 const MAX_NOTE_OFFSET = 2 ** 30 - 1;
@@ -31,8 +30,6 @@ const NOT_NOTED = -1;
  */
 class NoteEpoch {
   start = Date.now();
-  /** Whether any route noted activity or changed since the table's JSON was last made. */
-  tableChanged = true;
 
   constructor(private readonly routes: Map<string, StoredRoute>) {}
 
@@ -46,20 +43,21 @@ class NoteEpoch {
  * One added route: the match lookups return, where requests note activity until the route is read, and what the
  * request path derives from the route, kept here so that a request touches this one object (see RouteMatch).
  */
-class StoredRoute implements RouteMatch {
+class StoredRoute implements RouteMatch, TableEntryOwner {
   readonly depth: number;
   private upstream: UpstreamTarget | undefined = undefined;
   private noted = NOT_NOTED;
+  /** Whether the table lists this route's activity as moved since its last answer. */
+  private moved = false;
   /**
-   * `,"<prefix>":<the route's JSON>` as the API sends it, UTF-8: the table's JSON is these joined, copied byte for
-   * byte, where strings would be encoded again for every answer (≈ 4 ms per MB here). Each starts with its comma so
-   * that the table is one `Buffer.concat` (the first comma becomes the opening brace in the copy). Dropped when the
-   * data changes.
+   * Where `,"<prefix>":<the route's JSON>` starts in the table's memory, or NO_ENTRY when it must be made again: the
+   * table's JSON is these bytes, copied, where strings would be encoded again for every answer (≈ 4 ms per MB here).
    */
-  private entry: Buffer | undefined = undefined;
-  /** Where the `last_activity` date's characters start in `entry`, or NO_DATE when it is not a Date there. */
+  private entryAt = NO_ENTRY;
+  private entryLength = 0;
+  /** Where the `last_activity` date's characters start in the entry, or NO_DATE when it is not a Date there. */
   private dateAt = NO_DATE;
-  /** The time `entry` shows as `last_activity`. */
+  /** The time the entry shows as `last_activity`. */
   private entryTime = 0;
   private readonly key: string;
 
@@ -67,11 +65,12 @@ class StoredRoute implements RouteMatch {
     readonly prefix: string,
     readonly data: RouteData,
     private readonly epoch: NoteEpoch,
+    private readonly table: TableJson,
   ) {
     this.depth = segmentCount(prefix);
     this.key = `,${JSON.stringify(prefix)}:`;
     // Here rather than at the first read: after JupyterHub re-adds every route, the next GET would do them all.
-    this.makeEntry(data);
+    this.makeEntry();
   }
 
   parsedTarget(): UpstreamTarget {
@@ -81,7 +80,10 @@ class StoredRoute implements RouteMatch {
 
   noteActivity(at: number): void {
     const offset = at - this.epoch.start;
-    this.epoch.tableChanged = true;
+    if (!this.moved) {
+      this.moved = true;
+      this.table.noteMoved(this);
+    }
     if (offset >= 0 && offset <= MAX_NOTE_OFFSET) {
       // `| 0`: V8 stores a subtraction's result as a heap number (the field would become a boxed double).
       this.noted = offset | 0;
@@ -97,53 +99,70 @@ class StoredRoute implements RouteMatch {
       const at = this.epoch.start + this.noted;
       this.noted = NOT_NOTED;
       const last = this.data.last_activity;
-      if (!(last instanceof Date) || last.getTime() < at) {
-        this.data.last_activity = new Date(at);
-        // An entry made without a date slot is made again; one with a slot gets the date written in place.
-        if (this.dateAt === NO_DATE) this.entry = undefined;
-      }
+      if (!(last instanceof Date) || last.getTime() < at) this.data.last_activity = new Date(at);
     }
     return this.data;
   }
 
-  /** `,"<prefix>":<JSON of the data>`, the route's entry in the table's JSON, UTF-8. */
-  entryJson(): Buffer {
+  refreshDate(): void {
+    this.moved = false;
     const data = this.read();
-    const entry = this.entry ?? this.makeEntry(data);
-    if (this.dateAt === NO_DATE) return entry;
-    const time = (data.last_activity as Date).getTime();
-    if (time === this.entryTime) return entry;
-    const iso = (data.last_activity as Date).toISOString();
-    if (iso.length !== ISO_DATE_LENGTH) return this.makeEntry(data);
-    // In place: the table's JSON made from it earlier is a copy, and may still be on its way to a client.
-    entry.write(iso, this.dateAt, "latin1");
+    if (this.entryAt === NO_ENTRY) return;
+    const date = data.last_activity;
+    if (this.dateAt === NO_DATE) {
+      // Made without a date slot: a note that folded a Date in needs the entry made again.
+      if (date instanceof Date) this.dropEntry();
+      return;
+    }
+    const time = (date as Date).getTime();
+    if (time === this.entryTime) return;
+    const iso = (date as Date).toISOString();
+    if (iso.length !== ISO_DATE_LENGTH) {
+      this.dropEntry();
+      return;
+    }
+    this.table.bytes.write(iso, this.entryAt + this.dateAt, "latin1");
     this.entryTime = time;
-    return entry;
   }
 
-  private makeEntry(data: RouteData): Buffer {
+  relocate(from: Buffer, table: TableJson): void {
+    if (this.entryAt === NO_ENTRY) this.makeEntry();
+    else this.entryAt = table.appendCopy(from, this.entryAt, this.entryAt + this.entryLength);
+  }
+
+  /** The route left the table, or its data changed. */
+  dropEntry(): void {
+    if (this.entryAt === NO_ENTRY) return;
+    this.entryAt = NO_ENTRY;
+    this.table.drop();
+  }
+
+  private makeEntry(): void {
+    const data = this.data;
     const date = data.last_activity;
     const time = date instanceof Date ? date.getTime() : NaN;
     const iso = Number.isNaN(time) ? "" : (date as Date).toISOString();
+    let entry: string;
     if (iso.length !== ISO_DATE_LENGTH) {
       this.dateAt = NO_DATE;
-      this.entry = Buffer.from(this.key + JSON.stringify(data));
-      return this.entry;
+      entry = this.key + JSON.stringify(data);
+    } else {
+      // JSON.stringify leaves its fast path for an object holding a Date: the JSON is made around a stand-in.
+      const template = JSON.stringify({ ...data, last_activity: DATE_SLOT });
+      const at = template.indexOf(DATE_SLOT_JSON);
+      const before = `${this.key}${template.slice(0, at)}"`;
+      entry = `${before}${iso}"${template.slice(at + DATE_SLOT_JSON.length)}`;
+      this.dateAt = Buffer.byteLength(before);
+      this.entryTime = time;
     }
-    const template = JSON.stringify({ ...data, last_activity: DATE_SLOT });
-    const at = template.indexOf(DATE_SLOT_JSON);
-    const before = `${this.key}${template.slice(0, at)}"`;
-    this.entry = Buffer.from(`${before}${iso}"${template.slice(at + DATE_SLOT_JSON.length)}`);
-    this.dateAt = Buffer.byteLength(before);
-    this.entryTime = time;
-    return this.entry;
+    this.entryLength = Buffer.byteLength(entry);
+    this.entryAt = this.table.append(entry);
   }
 
   update(partial: Partial<RouteData>): void {
     Object.assign(this.data, partial);
     this.upstream = undefined;
-    this.entry = undefined;
-    this.epoch.tableChanged = true;
+    this.dropEntry();
   }
 }
 
@@ -157,8 +176,7 @@ export class MemoryRouteStore implements RouteStore {
   private readonly routes = new Map<string, StoredRoute>();
   private readonly trie = new UrlTrie<StoredRoute>();
   private readonly epoch = new NoteEpoch(this.routes);
-  /** The whole table's JSON, while no route changed or noted activity (`epoch.tableChanged`). */
-  private tableJson = EMPTY_TABLE;
+  private readonly table = new TableJson(this.routes);
 
   get size(): number {
     return this.routes.size;
@@ -183,26 +201,14 @@ export class MemoryRouteStore implements RouteStore {
    * bytes.
    */
   getAllJson(): Buffer {
-    if (!this.epoch.tableChanged) return this.tableJson;
-    this.epoch.tableChanged = false;
-    if (this.routes.size === 0) {
-      this.tableJson = EMPTY_TABLE;
-      return EMPTY_TABLE;
-    }
-    // Buffer.concat copies with the engine's own typed-array copy: no loop of ours to compile on the first GET.
-    const parts: Buffer[] = Array.from(this.routes.values(), (route) => route.entryJson());
-    parts.push(CLOSE_BRACE);
-    const json = Buffer.concat(parts);
-    json[0] = OPEN_BRACE;
-    this.tableJson = json;
-    return json;
+    return this.table.json();
   }
 
   add(path: string, data: RouteData): void {
     const key = cleanRoutePath(path);
-    const route = new StoredRoute(key, data, this.epoch);
+    const route = new StoredRoute(key, data, this.epoch, this.table);
+    this.routes.get(key)?.dropEntry();
     this.routes.set(key, route);
-    this.epoch.tableChanged = true;
     this.trie.add(key, route);
     if (events.routeChanged.active) events.routeChanged.publish({ path: key, target: data.target });
   }
@@ -213,8 +219,10 @@ export class MemoryRouteStore implements RouteStore {
 
   remove(path: string): void {
     const key = cleanRoutePath(path);
-    if (!this.routes.delete(key)) return;
-    this.epoch.tableChanged = true;
+    const route = this.routes.get(key);
+    if (route === undefined) return;
+    this.routes.delete(key);
+    route.dropEntry();
     this.trie.remove(key);
     if (events.routeChanged.active) events.routeChanged.publish({ path: key });
   }

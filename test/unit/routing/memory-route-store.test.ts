@@ -246,6 +246,59 @@ t.test("getAllJson is JSON.stringify(getAll()) through notes, updates, re-adds a
   same("an invalid Date (null in JSON)");
 });
 
+t.test(
+  "getAllJson stays JSON.stringify(getAll()) over a long random run of changes (memory grown, laid out again)",
+  async (t) => {
+    // A fixed-seed generator: the same run every time, enough routes to outgrow the table's first memory many times.
+    let seed = 17;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return Math.floor((seed / 2 ** 31) * n);
+    };
+    const store = new MemoryRouteStore();
+    const now = Date.now();
+    let checks = 0;
+    let differences = 0;
+    let longest = 0;
+    for (let step = 0; step < 6000; step++) {
+      const path = `/user/u${next(400)}${next(3) === 0 ? "/é" : ""}`;
+      switch (next(6)) {
+        case 0:
+        case 1:
+          store.add(
+            path,
+            route(`http://10.0.0.${next(250)}:8888`, {
+              user: path,
+              last_activity: new Date(now + next(1e6)),
+            }),
+          );
+          break;
+        case 2:
+          store.update(
+            path,
+            next(2) === 0 ? { last_activity: new Date(now + next(1e6)) } : { extra: "x".repeat(next(50)) },
+          );
+          break;
+        case 3:
+          if (next(3) === 0) store.remove(path);
+          break;
+        default:
+          store.getTarget(`${path}/api/kernels`)?.noteActivity?.(now + next(2e6));
+      }
+      if (next(25) === 0) {
+        checks++;
+        const json = store.getAllJson();
+        longest = Math.max(longest, json.length);
+        if (json.toString() !== JSON.stringify(store.getAll())) differences++;
+      }
+    }
+    t.ok(checks > 100, `compared ${checks} times`);
+    t.equal(differences, 0, "the same JSON, in the same order, at every comparison");
+    t.ok(store.size > 200, `${store.size} routes at the end`);
+    t.ok(longest > 32 * 1024, `the table's JSON grew to ${longest} bytes (its first memory holds 16 KiB)`);
+  },
+);
+
 t.test("the store announces its changes to whoever listens (the admin page)", async (t) => {
   const { events } = await import("../../../src/events.js");
   const seen: unknown[] = [];
