@@ -60,6 +60,14 @@ function checkUrl(option: string, value: string | undefined, schemes: string[]):
   if (!schemes.includes(url.protocol)) {
     throw new ConfigError(`${option} must use ${schemes.join(" or ")}, got '${value}'`);
   }
+  // The URL standard reads `http://host:` as the scheme's default port; written out, it is a port left blank (an
+  // unset variable in a template), which would send the traffic to port 80 or 443 without a word.
+  if (
+    (url.protocol === "http:" || url.protocol === "https:") &&
+    /^[a-z]+:\/\/[^/?#]*:(?:[/?#]|$)/i.test(value)
+  ) {
+    throw new ConfigError(`${option} has a ':' with no port after it, got '${value}'`);
+  }
 }
 
 /** A Moodle wwwroot: http(s), no credentials, query or fragment (the REST path and query are appended to it). */

@@ -355,6 +355,16 @@ t.test("invalid configuration: exit 1 with one clear line", async (t) => {
       message: /--default-target must be a URL/,
     },
     {
+      name: "default target whose port was left blank (an unset variable in a template)",
+      args: ["--default-target", "http://127.0.0.1:"],
+      message: /--default-target has a ':' with no port after it, got 'http:\/\/127\.0\.0\.1:'/,
+    },
+    {
+      name: "error target with a blank port before its path",
+      args: ["--error-target", "https://[::1]:/errors"],
+      message: /--error-target has a ':' with no port after it/,
+    },
+    {
       name: "--moodle-url without a token",
       args: ["--moodle-url", "https://moodle.example.org/moodle"],
       message: /--moodle-url needs a token/,
