@@ -142,21 +142,34 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
     const date = data.last_activity;
     const time = date instanceof Date ? date.getTime() : NaN;
     const iso = Number.isNaN(time) ? "" : (date as Date).toISOString();
-    let entry: string;
     if (iso.length !== ISO_DATE_LENGTH) {
       this.dateAt = NO_DATE;
-      entry = this.key + JSON.stringify(data);
-    } else {
-      // JSON.stringify leaves its fast path for an object holding a Date: the JSON is made around a stand-in.
-      const template = JSON.stringify({ ...data, last_activity: DATE_SLOT });
-      const at = template.indexOf(DATE_SLOT_JSON);
-      const before = `${this.key}${template.slice(0, at)}"`;
-      entry = `${before}${iso}"${template.slice(at + DATE_SLOT_JSON.length)}`;
-      this.dateAt = Buffer.byteLength(before);
-      this.entryTime = time;
+      this.entryAt = this.table.append(this.key + JSON.stringify(data));
+      this.entryLength = this.table.end - this.entryAt;
+      return;
     }
-    this.entryLength = Buffer.byteLength(entry);
-    this.entryAt = this.table.append(entry);
+    // JSON.stringify leaves its fast path for an object holding a Date: the JSON is made around a stand-in, put in
+    // the date's own place for the call (a copy of the object for it cost more than the JSON).
+    let template: string;
+    try {
+      data.last_activity = DATE_SLOT as unknown as Date;
+      template = JSON.stringify(data);
+    } finally {
+      data.last_activity = date;
+    }
+    const quoteAt = template.indexOf(DATE_SLOT_JSON);
+    const before = template.slice(0, quoteAt + 1);
+    this.entryAt = this.table.append(
+      `${this.key}${before}${iso}${template.slice(quoteAt + DATE_SLOT_JSON.length - 1)}`,
+    );
+    this.entryLength = this.table.end - this.entryAt;
+    // Byte offsets: the characters' count is theirs only when every one of them is ASCII.
+    const ascii =
+      this.entryLength === this.key.length + template.length - DATE_SLOT_JSON.length + 2 + iso.length;
+    this.dateAt = ascii
+      ? this.key.length + before.length
+      : Buffer.byteLength(this.key) + Buffer.byteLength(before);
+    this.entryTime = time;
   }
 
   update(partial: Partial<RouteData>): void {

@@ -33,6 +33,11 @@ export class TableJson {
 
   constructor(private readonly routes: Map<string, TableEntryOwner>) {}
 
+  /** Where the next entry's bytes will start (the end of the last one). */
+  get end(): number {
+    return this.used;
+  }
+
   /** Appends an entry's text; returns where its bytes start. */
   append(entry: string): number {
     const length = Buffer.byteLength(entry);
