@@ -299,6 +299,19 @@ t.test(
   },
 );
 
+t.test("forEachRoute visits every route in the table's order, notes folded in", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/b", route("http://b", { last_activity: new Date(1000) }));
+  store.add("/a", route("http://a", { last_activity: new Date(1000) }));
+  store.getTarget("/a/x")?.noteActivity?.(5000);
+  const seen: Array<[string, number | undefined]> = [];
+  store.forEachRoute((path, data) => seen.push([path, data.last_activity?.getTime()]));
+  t.same(seen, [
+    ["/b", 1000],
+    ["/a", 5000],
+  ]);
+});
+
 t.test("the store announces its changes to whoever listens (the admin page)", async (t) => {
   const { events } = await import("../../../src/events.js");
   const seen: unknown[] = [];
