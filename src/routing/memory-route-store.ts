@@ -227,12 +227,14 @@ export class MemoryRouteStore implements RouteStore {
     const route = new StoredRoute(key, data, this.epoch, this.table);
     this.routes.get(key)?.dropEntry();
     this.routes.set(key, route);
+    this.table.compactIfSparse();
     this.trie.add(key, route);
     if (events.routeChanged.active) events.routeChanged.publish({ path: key, target: data.target });
   }
 
   update(path: string, partial: Partial<RouteData>): void {
     this.routes.get(cleanRoutePath(path))?.update(partial);
+    this.table.compactIfSparse();
   }
 
   remove(path: string): void {
@@ -241,6 +243,7 @@ export class MemoryRouteStore implements RouteStore {
     if (route === undefined) return;
     this.routes.delete(key);
     route.dropEntry();
+    this.table.compactIfSparse();
     this.trie.remove(key);
     if (events.routeChanged.active) events.routeChanged.publish({ path: key });
   }

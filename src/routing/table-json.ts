@@ -10,6 +10,8 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const EMPTY_TABLE = Buffer.from("{}");
 const FIRST_CAPACITY = 16 * 1024;
+/** Holes allowed beyond the number of routes before a table is laid out again without being asked for its JSON. */
+const SPARSE_SLACK = 256;
 
 /**
  * The route table's JSON as JupyterHub reads it (`GET /api/routes`), kept ready between polls. Every route's entry,
@@ -65,13 +67,20 @@ export class TableJson {
     this.changed = true;
   }
 
+  /**
+   * Lays the table out again when its holes outnumber its routes: a table nobody reads as JSON (a Redis replica's
+   * copy, which reloads change by change) would otherwise keep every replaced or removed entry's bytes, and every
+   * route listed as moved, for ever. Called by the store once the route map agrees with the entries.
+   */
+  compactIfSparse(): void {
+    if (this.holes > this.routes.size + SPARSE_SLACK) this.catchUp();
+  }
+
   /** The table's JSON; the same bytes while nothing changed, and never changed once handed out. */
   json(): Buffer {
     if (!this.changed) return this.answer;
     this.changed = false;
-    for (const route of this.moved) route.refreshDate();
-    this.moved.length = 0;
-    if (this.holes > 0) this.rebuild();
+    this.catchUp();
     if (this.used === 0) {
       this.answer = EMPTY_TABLE;
       return EMPTY_TABLE;
@@ -95,6 +104,13 @@ export class TableJson {
     this.used = at + length;
     this.changed = true;
     return at;
+  }
+
+  /** Moved dates written, holes closed: the entries are then the table's JSON as it stands. */
+  private catchUp(): void {
+    for (const route of this.moved) route.refreshDate();
+    this.moved.length = 0;
+    if (this.holes > 0) this.rebuild();
   }
 
   private rebuild(): void {
