@@ -122,13 +122,15 @@ t.test("huge unfinished kernel messages: reassembly memory stays within the budg
   t.equal(logLines.length, 1, "and logged once, not once per message");
   await assertRouteServes(t, proxy, "after the unfinished messages");
   // Freed reassembly memory is not always returned to the system by the allocator: later rounds must not add
-  // to what the first one left.
+  // to what the first one left. The exact check is the heap and Buffers after a full collection (at most +4 MiB);
+  // RSS may keep up to about one round's memory in the allocator (the 32 MiB budget and the relayed buffers: +38 MiB
+  // was seen once in CI with the heap unchanged), where a tap that kept the messages would add 240 MiB a round.
   await assertBackToBaseline(
     t,
     proxy,
     { ...afterFirstRound, fds: baseline.fds },
     `${rounds} rounds of unfinished kernel messages`,
-    { rssSlackMiB: 32 },
+    { rssSlackMiB: 64 },
   );
   assertNothingCrashed(t, proxy);
 });
