@@ -65,14 +65,8 @@ const SP = 32;
 const HTAB = 9;
 const COLON = 58;
 
-/**
- * `HTTP/x.y NNN reason` (llhttp also takes RTSP and ICE as the protocol). The status is any three digits; the
- * reason is anything but CR and LF, control characters included. The line ends in CR LF or, as llhttp accepts,
- * CR CR.
- */
-const STATUS_LINE = /^(?:HTTP|RTSP|ICE)\/(\d)\.(\d) (\d{3})(?: ([^\r\n]*))?\r[\r\n]/;
-/** The versions llhttp accepts. */
-const VERSIONS = new Set(["0.9", "1.0", "1.1", "2.0"]);
+const DOT = 46;
+const DIGIT_0 = 48;
 /** `Content-Length`: digits, then spaces (a tab there is refused); nothing else, not even a list. */
 const CONTENT_LENGTH = /^(\d+) *$/;
 /** The largest length llhttp can hold (2^64 - 1); beyond it the length overflows and is refused. */
@@ -83,6 +77,68 @@ const CHUNKED_LAST = /(?:^|,)[ \t]*chunked *$/i;
 const CONNECTION_OPTION = /^[ \t]*(close|keep-alive|upgrade) *$/i;
 const KEEP_ALIVE_TIMEOUT = /timeout=(\d+)/i;
 
+/** A status line as `readStatusLine` read it (an instance rather than a literal: one per proxied response). */
+class StatusLine {
+  constructor(
+    readonly status: number,
+    readonly statusMessage: string,
+    readonly http11: boolean,
+    /** Where the header lines start. */
+    readonly end: number,
+  ) {}
+}
+
+/**
+ * `HTTP/x.y NNN reason` (llhttp also takes RTSP and ICE as the protocol) in one of the versions llhttp accepts
+ * (0.9, 1.0, 1.1, 2.0). The status is any three digits; the reason is anything but CR and LF, control characters
+ * included. The line ends in CR LF or, as llhttp accepts, CR CR. Read by hand: a regular expression's match array
+ * and strings were a tenth of a small head's cost.
+ */
+function readStatusLine(text: string): StatusLine {
+  const versionAt =
+    text.startsWith("HTTP/") || text.startsWith("RTSP/") ? 5 : text.startsWith("ICE/") ? 4 : -1;
+  const major = text.charCodeAt(versionAt) - DIGIT_0;
+  const minor = text.charCodeAt(versionAt + 2) - DIGIT_0;
+  const statusAt = versionAt + 4;
+  if (
+    versionAt === -1 ||
+    !isDigit(major) ||
+    text.charCodeAt(versionAt + 1) !== DOT ||
+    !isDigit(minor) ||
+    text.charCodeAt(versionAt + 3) !== SP ||
+    !isDigit(text.charCodeAt(statusAt) - DIGIT_0) ||
+    !isDigit(text.charCodeAt(statusAt + 1) - DIGIT_0) ||
+    !isDigit(text.charCodeAt(statusAt + 2) - DIGIT_0)
+  )
+    throw new UpstreamProtocolError("upstream answered without an HTTP status line");
+  let lineEnd = statusAt + 3;
+  let statusMessage = "";
+  if (text.charCodeAt(lineEnd) === SP) {
+    const cr = text.indexOf("\r", lineEnd + 1);
+    const lf = text.indexOf("\n", lineEnd + 1);
+    if (cr !== -1 && (lf === -1 || lf > cr)) {
+      statusMessage = text.slice(lineEnd + 1, cr);
+      lineEnd = cr;
+    }
+  }
+  const afterCr = text.charCodeAt(lineEnd + 1);
+  if (text.charCodeAt(lineEnd) !== CR || (afterCr !== LF && afterCr !== CR))
+    throw new UpstreamProtocolError("upstream answered without an HTTP status line");
+  const http11 = major === 1 && minor === 1;
+  if (!(
+    http11 ||
+    (major === 0 && minor === 9) ||
+    (major === 1 && minor === 0) ||
+    (major === 2 && minor === 0)
+  ))
+    throw new UpstreamProtocolError(`upstream answered in HTTP/${major}.${minor}`);
+  const status =
+    100 * (text.charCodeAt(statusAt) - DIGIT_0) +
+    10 * (text.charCodeAt(statusAt + 1) - DIGIT_0) +
+    (text.charCodeAt(statusAt + 2) - DIGIT_0);
+  return new StatusLine(status, statusMessage, http11, lineEnd + 2);
+}
+
 /**
  * Parses one head (status line to blank line, as ResponseHeadReader delimits it) received in answer to
  * `requestMethod`. Throws UpstreamProtocolError for anything llhttp refuses: malformed lines, forbidden characters,
@@ -91,12 +147,7 @@ const KEEP_ALIVE_TIMEOUT = /timeout=(\d+)/i;
  */
 export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseHead {
   const text = raw.toString("latin1");
-  const statusLine = STATUS_LINE.exec(text);
-  if (!statusLine) throw new UpstreamProtocolError("upstream answered without an HTTP status line");
-  const version = `${statusLine[1]}.${statusLine[2]}`;
-  if (!VERSIONS.has(version)) throw new UpstreamProtocolError(`upstream answered in HTTP/${version}`);
-  const status = Number(statusLine[3]);
-  const statusMessage = statusLine[4] ?? "";
+  const { status, statusMessage, http11, end: statusLineEnd } = readStatusLine(text);
 
   const headers: string[] = [];
   let counted = statusMessage.length;
@@ -107,7 +158,7 @@ export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseH
   let close = false;
   let keepAliveOption = false;
   let keepAliveTimeoutMs: number | undefined;
-  let at = statusLine[0].length;
+  let at = statusLineEnd;
   for (;;) {
     if (text.charCodeAt(at) === CR) {
       if (text.charCodeAt(at + 1) !== LF || at + 2 !== text.length)
@@ -185,12 +236,16 @@ export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseH
 
   // HTTP/1.1 keeps the connection unless `close` is listed; other versions only when `keep-alive` is (then llhttp
   // ignores a `close` next to it). A body that ends with the connection ends it.
-  let keepAlive = (version === "1.1" ? !close : keepAliveOption) && !untilClose;
+  let keepAlive = (http11 ? !close : keepAliveOption) && !untilClose;
   // The one place the proxy is stricter than llhttp: an HTTP/1.0 message with Transfer-Encoding may have been
   // framed differently by an HTTP/1.0 hop (HTTP/1.0 has no chunked coding), so the connection is closed after it;
   // llhttp keeps it when asked to. Informational heads carry no body, and for them llhttp's verdict stands.
-  if (transferEncodingHeader && version !== "1.1" && !informational) keepAlive = false;
+  if (transferEncodingHeader && !http11 && !informational) keepAlive = false;
   return new ParsedResponseHead(status, statusMessage, headers, framing, keepAlive, keepAliveTimeoutMs);
+}
+
+function isDigit(value: number): boolean {
+  return value >= 0 && value <= 9;
 }
 
 /** Optional whitespace at the end of a value is SP and HTAB only: after latin1 decoding, 0xA0 is a data byte. */
