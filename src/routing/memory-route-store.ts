@@ -80,10 +80,7 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
 
   noteActivity(at: number): void {
     const offset = at - this.epoch.start;
-    if (!this.moved) {
-      this.moved = true;
-      this.table.noteMoved(this);
-    }
+    this.listMoved();
     if (offset >= 0 && offset <= MAX_NOTE_OFFSET) {
       // `| 0`: V8 stores a subtraction's result as a heap number (the field would become a boxed double).
       this.noted = offset | 0;
@@ -91,6 +88,13 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
     }
     this.epoch.restartAt(at);
     this.noted = 0;
+  }
+
+  /** Lists the route's date as moved for the table's next answer (once until then). */
+  private listMoved(): void {
+    if (this.moved) return;
+    this.moved = true;
+    this.table.noteMoved(this);
   }
 
   /** The data with the newest note folded into `last_activity`; a note never moves it backwards. */
@@ -116,7 +120,7 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
     }
     const time = (date as Date).getTime();
     if (time === this.entryTime) return;
-    const iso = (date as Date).toISOString();
+    const iso = Number.isNaN(time) ? "" : (date as Date).toISOString();
     if (iso.length !== ISO_DATE_LENGTH) {
       this.dropEntry();
       return;
@@ -174,6 +178,16 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
 
   update(partial: Partial<RouteData>): void {
     Object.assign(this.data, partial);
+    // A date alone (activity folded in from another replica, or from a store plugin's recorder) is written into the
+    // entry in place, as a note's is; anything else makes the entry again.
+    if (
+      this.dateAt !== NO_DATE &&
+      partial.last_activity instanceof Date &&
+      Object.keys(partial).length === 1
+    ) {
+      this.listMoved();
+      return;
+    }
     this.upstream = undefined;
     this.dropEntry();
   }

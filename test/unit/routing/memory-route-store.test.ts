@@ -299,6 +299,28 @@ t.test(
   },
 );
 
+t.test(
+  "getAllJson after updates of last_activity alone (written in place) to every kind of date",
+  async (t) => {
+    const store = new MemoryRouteStore();
+    const same = (why: string) => t.equal(store.getAllJson().toString(), JSON.stringify(store.getAll()), why);
+    store.add("/user/a", route("http://a", { user: "a", last_activity: new Date(1000) }));
+    store.add("/user/b", route("http://b", { last_activity: new Date(1000) }));
+    same("fresh");
+    store.update("/user/a", { last_activity: new Date(2000) });
+    same("a later date");
+    store.update("/user/a", { last_activity: new Date(500) });
+    same("an earlier date (an update sets what it is given)");
+    store.update("/user/a", { last_activity: new Date(NaN) });
+    same("an invalid Date");
+    store.update("/user/b", { last_activity: new Date(Date.UTC(12000, 0, 1)) });
+    same("a year past 9999");
+    store.update("/user/b", { last_activity: new Date(3000) });
+    store.update("/user/a", { last_activity: new Date(4000) });
+    same("ordinary dates again");
+  },
+);
+
 t.test("forEachRoute visits every route in the table's order, notes folded in", async (t) => {
   const store = new MemoryRouteStore();
   store.add("/b", route("http://b", { last_activity: new Date(1000) }));
