@@ -139,7 +139,8 @@ export class RoutesApi {
     }
     const since = query.get("inactiveSince") || query.get("inactive_since");
     if (!since) {
-      sendJsonText(res, this.store.getAllJson?.() ?? JSON.stringify(await this.store.getAll()));
+      const { store } = this;
+      sendJsonText(res, store.getAllJson ? await store.getAllJson() : JSON.stringify(await store.getAll()));
       return;
     }
     const routes = await this.store.getAll();

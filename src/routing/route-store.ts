@@ -37,8 +37,11 @@ export interface RouteStore {
   get(path: string): RouteData | undefined | Promise<RouteData | undefined>;
   getTarget(path: string): RouteMatch | undefined | Promise<RouteMatch | undefined>;
   getAll(): Record<string, RouteData> | Promise<Record<string, RouteData>>;
-  /** `JSON.stringify(getAll())` as UTF-8, where the store can produce it faster (the in-memory store). */
-  getAllJson?(): Buffer;
+  /**
+   * `JSON.stringify(getAll())` as UTF-8, where the store can produce it faster: the in-memory store and a Redis
+   * replica's copy keep the table's JSON ready between JupyterHub's polls.
+   */
+  getAllJson?(): Buffer | Promise<Buffer>;
   add(path: string, data: RouteData): void | Promise<void>;
   /**
    * For start-up writes such as the default route, which several replicas of a shared store make at once: adds the

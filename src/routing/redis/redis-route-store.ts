@@ -203,15 +203,14 @@ export class RedisRouteStore implements RouteStore {
   }
 
   async getAll(): Promise<Record<string, RouteData>> {
-    if (this.isConnected()) {
-      try {
-        const pairs = await this.commands.hgetall(this.keys.activity);
-        this.foldRemoteActivity(Object.entries(pairs).flat());
-      } catch (error) {
-        this.noteError(error);
-      }
-    }
+    await this.foldStoredActivity();
     return this.table.routes.getAll();
+  }
+
+  /** The local copy's JSON, kept ready between polls, with the activity Redis holds folded in first. */
+  async getAllJson(): Promise<Buffer> {
+    await this.foldStoredActivity();
+    return this.table.routes.getAllJson();
   }
 
   async add(path: string, data: RouteData): Promise<void> {
@@ -517,6 +516,17 @@ export class RedisRouteStore implements RouteStore {
       this.requestReload(`Redis's change number went back from ${applied} to ${seqText}`);
     else if (this.seqAtLastTick > applied) this.requestReload(`change ${applied + 1} was not received`);
     this.seqAtLastTick = Number.isSafeInteger(seq) ? seq : 0;
+  }
+
+  /** Folds in every route's activity as Redis holds it (other replicas' notes), when Redis can be reached. */
+  private async foldStoredActivity(): Promise<void> {
+    if (!this.isConnected()) return;
+    try {
+      const pairs = await this.commands.hgetall(this.keys.activity);
+      this.foldRemoteActivity(Object.entries(pairs).flat());
+    } catch (error) {
+      this.noteError(error);
+    }
   }
 
   private foldRemoteActivity(pairs: string[]): void {

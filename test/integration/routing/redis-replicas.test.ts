@@ -91,6 +91,13 @@ t.test("last_activity: noted on two replicas, merged newest-wins, seen by the th
   a.store.getTarget("/user/ann/api")?.noteActivity?.(base + 15000);
   await a.store.flushActivity();
 
+  // GET /api/routes answers from the copy's JSON, kept ready between polls, with the same merge folded in first.
+  const json = JSON.parse((await c.store.getAllJson()).toString()) as Record<string, RouteData>;
+  t.equal(
+    json["/user/ann"].last_activity,
+    new Date(base + 20000).toISOString(),
+    "the merged time in the JSON",
+  );
   const seen = await c.store.getAll();
   t.same(
     seen["/user/ann"].last_activity,
@@ -99,6 +106,11 @@ t.test("last_activity: noted on two replicas, merged newest-wins, seen by the th
   );
   t.same(seen["/user/bob"].last_activity, new Date(base + 5000));
   t.same(seen["/user/cid"].last_activity, new Date(base), "untouched route keeps its time");
+  t.equal(
+    (await c.store.getAllJson()).toString(),
+    JSON.stringify(await c.store.getAll()),
+    "byte for byte JSON.stringify(getAll())",
+  );
   t.same(
     (await a.store.get("/user/ann"))?.last_activity,
     new Date(base + 20000),
@@ -124,6 +136,8 @@ t.test("last_activity: noted on two replicas, merged newest-wins, seen by the th
   await c.store.flushActivity();
   const cid = (await b.store.getAll())["/user/cid"].last_activity as Date;
   t.ok(cid.getTime() >= before, "a request recorded on c shows in b's GET /api/routes");
+  const cidJson = JSON.parse((await b.store.getAllJson()).toString()) as Record<string, RouteData>;
+  t.equal(cidJson["/user/cid"].last_activity, cid.toISOString(), "and in b's JSON");
 });
 
 t.test("two replicas starting at once with the same default route write it once", async (t) => {
