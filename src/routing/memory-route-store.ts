@@ -18,6 +18,13 @@ const ISO_DATE_LENGTH = "2026-01-01T00:00:00.000Z".length;
 const NO_DATE = -1;
 const NO_ENTRY = -1;
 
+/** `last_activity` as the entry's date slot holds it: a valid Date of a year 0-9999, else undefined (no slot). */
+function slotDate(date: unknown): string | undefined {
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) return undefined;
+  const iso = date.toISOString();
+  return iso.length === ISO_DATE_LENGTH ? iso : undefined;
+}
+
 /** Largest offset V8 keeps as a small integer on every platform (2^30 − 1 ms ≈ 12 days). */
 const MAX_NOTE_OFFSET = 2 ** 30 - 1;
 const NOT_NOTED = -1;
@@ -118,20 +125,19 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
       if (date instanceof Date) this.dropEntry();
       return;
     }
-    const time = (date as Date).getTime();
-    if (time === this.entryTime) return;
-    const iso = Number.isNaN(time) ? "" : (date as Date).toISOString();
-    if (iso.length !== ISO_DATE_LENGTH) {
+    if ((date as Date).getTime() === this.entryTime) return;
+    const iso = slotDate(date);
+    if (iso === undefined) {
       this.dropEntry();
       return;
     }
     this.table.bytes.write(iso, this.entryAt + this.dateAt, "latin1");
-    this.entryTime = time;
+    this.entryTime = (date as Date).getTime();
   }
 
-  relocate(from: Buffer, table: TableJson): void {
+  relocate(from: Buffer): void {
     if (this.entryAt === NO_ENTRY) this.makeEntry();
-    else this.entryAt = table.appendCopy(from, this.entryAt, this.entryAt + this.entryLength);
+    else this.place(this.table.appendCopy(from, this.entryAt, this.entryAt + this.entryLength));
   }
 
   /** The route left the table, or its data changed. */
@@ -144,12 +150,10 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
   private makeEntry(): void {
     const data = this.data;
     const date = data.last_activity;
-    const time = date instanceof Date ? date.getTime() : NaN;
-    const iso = Number.isNaN(time) ? "" : (date as Date).toISOString();
-    if (iso.length !== ISO_DATE_LENGTH) {
+    const iso = slotDate(date);
+    if (iso === undefined) {
       this.dateAt = NO_DATE;
-      this.entryAt = this.table.append(this.key + JSON.stringify(data));
-      this.entryLength = this.table.end - this.entryAt;
+      this.place(this.table.append(this.key + JSON.stringify(data)));
       return;
     }
     // JSON.stringify leaves its fast path for an object holding a Date: the JSON is made around a stand-in, put in
@@ -163,17 +167,22 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
     }
     const quoteAt = template.indexOf(DATE_SLOT_JSON);
     const before = template.slice(0, quoteAt + 1);
-    this.entryAt = this.table.append(
-      `${this.key}${before}${iso}${template.slice(quoteAt + DATE_SLOT_JSON.length - 1)}`,
+    this.place(
+      this.table.append(`${this.key}${before}${iso}${template.slice(quoteAt + DATE_SLOT_JSON.length - 1)}`),
     );
-    this.entryLength = this.table.end - this.entryAt;
     // Byte offsets: the characters' count is theirs only when every one of them is ASCII.
     const ascii =
       this.entryLength === this.key.length + template.length - DATE_SLOT_JSON.length + 2 + iso.length;
     this.dateAt = ascii
       ? this.key.length + before.length
       : Buffer.byteLength(this.key) + Buffer.byteLength(before);
-    this.entryTime = time;
+    this.entryTime = (date as Date).getTime();
+  }
+
+  /** The entry's bytes now start at `at` and end where the table's last bytes end. */
+  private place(at: number): void {
+    this.entryAt = at;
+    this.entryLength = this.table.end - at;
   }
 
   update(partial: Partial<RouteData>): void {

@@ -2,8 +2,8 @@
 export interface TableEntryOwner {
   /** Writes a moved `last_activity` into the entry in place, or drops the entry when it must be made again. */
   refreshDate(): void;
-  /** Puts the route's entry into `table` during a rebuild: its kept bytes copied from `from`, or made anew. */
-  relocate(from: Buffer, table: TableJson): void;
+  /** Appends the route's entry again during a rebuild: its kept bytes copied from `from`, or made anew. */
+  relocate(from: Buffer): void;
 }
 
 const OPEN_BRACE = 0x7b;
@@ -79,8 +79,9 @@ export class TableJson {
   /** The table's JSON; the same bytes while nothing changed, and never changed once handed out. */
   json(): Buffer {
     if (!this.changed) return this.answer;
-    this.changed = false;
     this.catchUp();
+    // After the catch-up, whose own appends and drops are in this answer.
+    this.changed = false;
     if (this.used === 0) {
       this.answer = EMPTY_TABLE;
       return EMPTY_TABLE;
@@ -118,6 +119,6 @@ export class TableJson {
     this.bytes = Buffer.allocUnsafeSlow(Math.max(FIRST_CAPACITY, this.used));
     this.used = 0;
     this.holes = 0;
-    for (const route of this.routes.values()) route.relocate(from, this);
+    for (const route of this.routes.values()) route.relocate(from);
   }
 }
