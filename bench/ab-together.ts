@@ -1,0 +1,74 @@
+/**
+ * Two builds of ltictr-proxy under scenario 1's HTTP load at the same moment (not part of `npm test` or `npm run
+ * bench`): this checkout and the build in `--baseline <checkout dir>`, both on the proxy core, each with its own
+ * `wrk -t1 -c25` on small responses. Loaded at once, they share whatever else the host runs, so each round's ratio of
+ * their CPU per request is the ratio of their costs; consecutive runs of one build on these shared machines differ
+ * by up to ±15 %, which a `--baseline` column of `npm run bench` cannot tell from a change. The order in which the
+ * two are named alternates every round. Printed: each round, and the median of the rounds' ratios.
+ *
+ *   npm run build && node dist/bench/ab-together.js --baseline ../old-checkout [--rounds 6] [--duration 6]
+ */
+import { parseArgs } from "node:util";
+import path from "node:path";
+import { startBackend } from "./lib/backend.js";
+import { installCleanup, pinSelf, stopAll } from "./lib/children.js";
+import { loadTogether, type Loaded } from "./lib/load-together.js";
+import { median } from "./lib/stats.js";
+import { startTargets, stopTargets, type Target } from "./lib/targets.js";
+
+const { values } = parseArgs({
+  options: {
+    baseline: { type: "string" },
+    rounds: { type: "string", default: "6" },
+    duration: { type: "string", default: "6" },
+  },
+});
+if (values.baseline === undefined) {
+  console.error("ab-together: --baseline <checkout dir> is required (a compiled checkout of another build)");
+  process.exit(1);
+}
+const rounds = Number(values.rounds);
+const durationS = Number(values.duration);
+const CONNECTIONS_EACH = 25;
+const WARMUP_S = 3;
+
+/** Both loaded at once, named in either order; the answer is always [ltictr, baseline]. */
+async function round(ltictr: Target, baseline: Target, swap: boolean, seconds: number): Promise<Loaded[]> {
+  const targets = swap ? [baseline, ltictr] : [ltictr, baseline];
+  const loaded = await loadTogether(targets, { connections: CONNECTIONS_EACH, durationS: seconds });
+  return swap ? [loaded[1], loaded[0]] : loaded;
+}
+
+function describe(loaded: Loaded): string {
+  return `${Math.round(loaded.requestsPerSecond)} req/s, ${(loaded.cpuPerRequest ?? NaN).toFixed(1)} µs CPU/req`;
+}
+
+installCleanup();
+pinSelf();
+const backend = await startBackend({ msgsPerRequest: 100, contentBytes: 1024 });
+const targets = await startTargets(["ltictr", "baseline"], backend.url, {
+  baselineBin: path.resolve(values.baseline, "bin", "ltictr-proxy.js"),
+});
+try {
+  const ltictr = targets.get("ltictr") as Target;
+  const baseline = targets.get("baseline") as Target;
+  await round(ltictr, baseline, false, WARMUP_S);
+  const cpuRatios: number[] = [];
+  const rateRatios: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const [mine, theirs] = await round(ltictr, baseline, i % 2 === 1, durationS);
+    const cpuRatio = (mine.cpuPerRequest ?? NaN) / (theirs.cpuPerRequest ?? NaN);
+    cpuRatios.push(cpuRatio);
+    rateRatios.push(mine.requestsPerSecond / theirs.requestsPerSecond);
+    console.log(
+      `round ${i + 1}: ltictr ${describe(mine)} | baseline ${describe(theirs)} | CPU/req ÷ baseline ${cpuRatio.toFixed(3)}`,
+    );
+  }
+  const cpu = median(cpuRatios)?.toFixed(3) ?? "–";
+  const rate = median(rateRatios)?.toFixed(3) ?? "–";
+  console.log(`median of ${rounds} rounds: CPU per request ÷ baseline ${cpu}, requests/s ÷ baseline ${rate}`);
+} finally {
+  await stopTargets(targets);
+  await backend.stop();
+  await stopAll();
+}
