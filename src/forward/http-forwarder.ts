@@ -61,7 +61,8 @@ class ProxiedRequest implements UpstreamRequest {
 /**
  * The response head's fields for `writeHead`, reused by every response: Node turns them into the head's text before
  * writeHead returns and keeps nothing of the array, and an array made per response could be moved to the old
- * generation with its strings (see ProxiedRequest).
+ * generation with its strings (see ProxiedRequest). Its slots are overwritten, not emptied: emptying an array drops
+ * its memory, which the next head's fields then allocate again.
  */
 const outgoingFields: string[] = [];
 
@@ -246,8 +247,7 @@ class ResponseRelay implements ResponseSink {
   onHead(head: ResponseHead): void {
     const { res } = this;
     const outgoing = outgoingFields;
-    // Empty even if the last response's head threw before writeHead.
-    outgoing.length = 0;
+    let fields = 0;
     const incoming = head.headers;
     const rewrite = REDIRECT_STATUSES.has(head.status);
     const listed = connectionListed(headerValues(incoming, "connection"));
@@ -255,12 +255,16 @@ class ResponseRelay implements ResponseSink {
       const name = incoming[i];
       if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
       const value = incoming[i + 1];
-      outgoing.push(
-        name,
-        rewrite && name === "location" ? this.context.rewriteLocation(value, this.target, this.req) : value,
-      );
+      outgoing[fields++] = name;
+      outgoing[fields++] =
+        rewrite && name === "location" ? this.context.rewriteLocation(value, this.target, this.req) : value;
     }
-    if (this.extraCookie) outgoing.push("set-cookie", this.extraCookie);
+    if (this.extraCookie) {
+      outgoing[fields++] = "set-cookie";
+      outgoing[fields++] = this.extraCookie;
+    }
+    // Only a head with another number of fields than the last one changes the array's length.
+    if (outgoing.length !== fields) outgoing.length = fields;
     try {
       res.writeHead(head.status, head.statusMessage || undefined, outgoing);
     } catch (error) {
@@ -272,8 +276,6 @@ class ResponseRelay implements ResponseSink {
       res.statusMessage = "";
       this.onError(error as Error);
       return;
-    } finally {
-      outgoing.length = 0;
     }
     if (events.proxyResponse.active) events.proxyResponse.publish({ status: head.status });
     // Head, body and end of a small answer usually arrive in one read: corked, they leave in one write.

@@ -222,6 +222,13 @@ t.test("Content-Length framing", async (t) => {
     ["content-length", "18446744073709551615"],
     "up to 2^64 - 1",
   );
+  // Up to 15 digits are read by a loop, longer values by the general rule: both give the same lengths.
+  for (const digits of ["999999999999999", "1000000000000000", "000000000000012", "0000000000000012"])
+    t.same(
+      parse(head("HTTP/1.1 200 OK", `Content-Length: ${digits}`)).framing,
+      { kind: "length", length: Number(digits) },
+      `${digits.length} digits`,
+    );
 });
 
 // The issue's Content-Length defects: it was parsed with JavaScript's trim (NBSP, VT, FF accepted) and forwarded
