@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import path from "node:path";
 import { startBackend } from "./lib/backend.js";
 import { installCleanup, pinSelf, stopAll } from "./lib/children.js";
-import { loadTogether, type Loaded } from "./lib/load-together.js";
+import { describeLoad, loadTogether, type Loaded } from "./lib/load-together.js";
 import { median } from "./lib/stats.js";
 import { startTargets, stopTargets, type Target } from "./lib/targets.js";
 
@@ -48,10 +48,6 @@ async function measureTogether(
   return swap ? [loaded[1], loaded[0]] : loaded;
 }
 
-function describe(loaded: Loaded): string {
-  return `${Math.round(loaded.requestsPerSecond)} req/s, ${(loaded.cpuPerRequest ?? NaN).toFixed(1)} µs CPU/req`;
-}
-
 /** One round: both builds started afresh, warmed up together, then measured together. */
 async function freshRound(backendUrl: string, swap: boolean): Promise<Loaded[]> {
   const kinds = swap ? (["baseline", "ltictr"] as const) : (["ltictr", "baseline"] as const);
@@ -78,7 +74,7 @@ try {
     cpuRatios.push(cpuRatio);
     rateRatios.push(mine.requestsPerSecond / theirs.requestsPerSecond);
     console.log(
-      `round ${i + 1}: ltictr ${describe(mine)} | baseline ${describe(theirs)} | CPU/req ÷ baseline ${cpuRatio.toFixed(3)}`,
+      `round ${i + 1}: ltictr ${describeLoad(mine)} | baseline ${describeLoad(theirs)} | CPU/req ÷ baseline ${cpuRatio.toFixed(3)}`,
     );
   }
   const cpu = median(cpuRatios)?.toFixed(3) ?? "–";
