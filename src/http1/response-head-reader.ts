@@ -92,8 +92,10 @@ export class ResponseHeadReader {
       this.length === 0
         ? chunk.subarray(start, end)
         : Buffer.concat([...this.pieces, chunk.subarray(start, end)]);
-    this.pieces.length = 0;
-    this.length = 0;
+    if (this.length !== 0) {
+      this.pieces.length = 0;
+      this.length = 0;
+    }
     this.matched = 0;
     this.phase = Phase.Lead;
     return new HeadRead(parseResponseHead(raw, this.requestMethod), raw, chunk.subarray(end));

@@ -207,6 +207,7 @@ export class UpstreamConnection implements ExchangeTransport {
   };
 
   private readonly onClose = (): void => {
+    this.reads.close();
     const exchange = this.exchange;
     this.exchange = undefined;
     if (!exchange || exchange.finished) {

@@ -1,11 +1,67 @@
 import t from "tap";
-import { READ_BUFFER_BYTES, ReadBuffer } from "../../../src/http1/read-buffer.js";
+import { READ_BUFFER_BYTES, RESTING_KEEPERS, ReadBuffer } from "../../../src/http1/read-buffer.js";
 
 // The read memory of one upstream connection: its own while it carries an exchange, the one memory all resting
 // connections share while it rests in the pool's idle list (whose bytes are always copied out), and never read
-// into again while its consumer still holds the bytes of an earlier read.
+// into again while its consumer still holds the bytes of an earlier read. The first RESTING_KEEPERS resting
+// connections keep their own memory; the tests of the shared memory first fill those places.
+
+/** Resting connections that hold every place of a keeper: connections resting after them share one memory. */
+function fillKeeperPlaces(): ReadBuffer[] {
+  const keepers: ReadBuffer[] = [];
+  for (let i = 0; i < RESTING_KEEPERS; i++) {
+    const reads = new ReadBuffer();
+    reads.next();
+    reads.rest();
+    reads.next();
+    keepers.push(reads);
+  }
+  return keepers;
+}
+
+function closeAll(connections: ReadBuffer[]): void {
+  for (const reads of connections) reads.close();
+}
+
+t.test(
+  "the first resting connections keep their own memory; a place frees when one wakes or closes",
+  async (t) => {
+    const keepers: ReadBuffer[] = [];
+    for (let i = 0; i < RESTING_KEEPERS; i++) {
+      const reads = new ReadBuffer();
+      const own = reads.next();
+      reads.rest();
+      t.equal(reads.next(), own, `resting connection ${i + 1} reads into its own memory`);
+      keepers.push(reads);
+    }
+    const late = new ReadBuffer();
+    const lateOwn = late.next();
+    late.rest();
+    const shared = late.next();
+    t.not(shared, lateOwn, "once the places are taken, a resting connection reads into the shared memory");
+    const copy = late.take(shared, 3);
+    t.not(copy.buffer, shared.buffer, "whose bytes are copied out");
+
+    keepers[0].wake();
+    const again = new ReadBuffer();
+    const againOwn = again.next();
+    again.rest();
+    t.equal(again.next(), againOwn, "a woken keeper's place goes to the next connection to rest");
+    const kept = again.take(againOwn, 3);
+    t.equal(kept.buffer, againOwn.buffer, "and its reads are not copied");
+
+    keepers[1].close();
+    const third = new ReadBuffer();
+    const thirdOwn = third.next();
+    third.rest();
+    t.equal(third.next(), thirdOwn, "a closed keeper's place too");
+    closeAll([...keepers, late, again, third]);
+  },
+);
 
 t.test("a busy connection reads into memory of its own, resting ones into one shared memory", async (t) => {
+  const keepers = fillKeeperPlaces();
+  t.teardown(() => closeAll(keepers));
   const reads = new ReadBuffer();
   const other = new ReadBuffer();
   const busy = reads.next();
@@ -29,6 +85,8 @@ t.test("a busy connection reads into memory of its own, resting ones into one sh
 t.test(
   "bytes read into the shared resting memory move to the connection's own; a busy read's stay put",
   async (t) => {
+    const keepers = fillKeeperPlaces();
+    t.teardown(() => closeAll(keepers));
     const reads = new ReadBuffer();
     const own = reads.next();
     own.write("busy");
