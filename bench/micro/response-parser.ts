@@ -31,6 +31,16 @@ const SMALL_HEAD = [
   "Date: Tue, 01 Dec 2026 21:28:00 GMT",
 ];
 
+/** What Node's own HTTP server answers (the benchmark's backend, JupyterHub's node parts): a keep-alive pair. */
+const NODE_HEAD = [
+  "HTTP/1.1 200 OK",
+  "content-type: text/plain",
+  "content-length: 1024",
+  "Date: Tue, 01 Dec 2026 21:28:00 GMT",
+  "Connection: keep-alive",
+  "Keep-Alive: timeout=5",
+];
+
 /** What Jupyter Server answers to an API call behind JupyterHub, give or take. */
 const JUPYTER_HEAD = [
   "HTTP/1.1 200 OK",
@@ -119,6 +129,7 @@ async function main(): Promise<void> {
   if (values.baseline) parsers.baseline = await loadBaseline(values.baseline);
 
   const small = head(SMALL_HEAD);
+  const node = head(NODE_HEAD);
   const jupyter = head(JUPYTER_HEAD);
   const total = 8 * 1024 * 1024;
   const bigChunks = chunkedReads(total, 16 * 1024, 64 * 1024);
@@ -126,6 +137,7 @@ async function main(): Promise<void> {
   const tinyChunks = chunkedReads(total / 64, 16, 64 * 1024);
   const measures: Record<string, (parser: Parser) => number> = {
     "small head (ns)": (parser) => timeHeads(parser, small, 100_000),
+    "node server head (ns)": (parser) => timeHeads(parser, node, 100_000),
     "jupyter head (ns)": (parser) => timeHeads(parser, jupyter, 50_000),
     "chunked 16 KiB chunks (MiB/s)": (parser) => timeChunked(parser, bigChunks, total, 64),
     "chunked 256 B chunks (MiB/s)": (parser) => timeChunked(parser, smallChunks, total / 8, 8),

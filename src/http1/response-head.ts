@@ -203,15 +203,19 @@ export function parseResponseHead(raw: Buffer, requestMethod: string): ResponseH
         break;
       case "connection":
       case "proxy-connection":
-        for (const option of span.split(",")) {
-          const known = CONNECTION_OPTION.exec(option)?.[1].toLowerCase();
-          if (known === "close") close = true;
-          else if (known === "keep-alive") keepAliveOption = true;
-        }
+        // Nearly every answer's is one of the two options alone, as Node's and Tornado's servers write them.
+        if (span === "keep-alive") keepAliveOption = true;
+        else if (span === "close") close = true;
+        else
+          for (const option of span.split(",")) {
+            const known = CONNECTION_OPTION.exec(option)?.[1].toLowerCase();
+            if (known === "close") close = true;
+            else if (known === "keep-alive") keepAliveOption = true;
+          }
         break;
       case "keep-alive": {
-        const timeout = KEEP_ALIVE_TIMEOUT.exec(span);
-        if (timeout) keepAliveTimeoutMs = Number(timeout[1]) * 1000;
+        const seconds = keepAliveSeconds(span);
+        if (seconds !== -1) keepAliveTimeoutMs = seconds * 1000;
         break;
       }
     }
@@ -272,6 +276,17 @@ function parseContentLength(value: string): number {
   )
     throw new UpstreamProtocolError("Content-Length too large");
   return Number(digits);
+}
+
+/** The first `timeout=N` in a Keep-Alive value (any case, anywhere), in seconds; -1 when there is none. */
+function keepAliveSeconds(value: string): number {
+  // As Node's servers write it: `timeout=5`, read without a match array and its strings.
+  if (value.startsWith("timeout=")) {
+    const seconds = shortDigits(value.slice(8));
+    if (seconds !== -1) return seconds;
+  }
+  const timeout = KEEP_ALIVE_TIMEOUT.exec(value);
+  return timeout ? Number(timeout[1]) : -1;
 }
 
 /** The value of 1 to 15 decimal digits (below 2^53, so exact), or -1 for anything else. */

@@ -398,6 +398,32 @@ t.test("Keep-Alive: timeout=N is a hint in ms", async (t) => {
     parse(head("HTTP/1.1 200 OK", "Keep-Alive: timeout=x", "Content-Length: 0")).keepAliveTimeoutMs,
     undefined,
   );
+  // The value as Node's servers write it is read without a regular expression; the same rule either way.
+  const timeoutOf = (value: string) =>
+    parse(head("HTTP/1.1 200 OK", `Keep-Alive: ${value}`, "Content-Length: 0")).keepAliveTimeoutMs;
+  t.equal(timeoutOf("timeout=5"), 5000, "as Node writes it");
+  t.equal(timeoutOf("timeout=007"), 7000, "leading zeros");
+  t.equal(timeoutOf("timeout=, timeout=3"), 3000, "the first timeout=N with digits counts");
+  t.equal(timeoutOf("timeout=4x"), 4000, "the digits before anything else");
+  t.equal(
+    timeoutOf("timeout=1234567890123456"),
+    1234567890123456000,
+    "more digits than the quick read takes",
+  );
+});
+
+t.test("Connection: a lone option as servers write it, and lists", async (t) => {
+  const keepAliveOf = (version: string, value: string) =>
+    parse(head(`HTTP/${version} 200 OK`, `Connection: ${value}`, "Content-Length: 0")).keepAlive;
+  t.equal(keepAliveOf("1.1", "close"), false);
+  t.equal(keepAliveOf("1.1", "keep-alive"), true);
+  t.equal(keepAliveOf("1.0", "keep-alive"), true);
+  t.equal(keepAliveOf("1.0", "close"), false);
+  t.equal(keepAliveOf("1.1", "CLOSE"), false, "any case");
+  t.equal(keepAliveOf("1.0", "Keep-Alive"), true, "any case");
+  t.equal(keepAliveOf("1.1", "close "), false, "spaces after the option");
+  t.equal(keepAliveOf("1.1", "closed"), true, "another word is not the option");
+  t.equal(keepAliveOf("1.0", "upgrade, keep-alive"), true, "in a list");
 });
 
 t.test(
