@@ -46,15 +46,29 @@ const EXECUTE_PREFIX = Buffer.from("execute_re");
 const REQUEST_TAIL = Buffer.from("quest");
 const REPLY_TAIL = Buffer.from("ply");
 
-/** The value as it ends in JSON text: iopub outputs name their parent `execute_request` too, never with this. */
-const QUOTED_TYPE: Record<ExecuteType, Buffer> = {
-  [EXECUTE_REQUEST]: Buffer.from(`${EXECUTE_REQUEST}"`),
-  [EXECUTE_REPLY]: Buffer.from(`${EXECUTE_REPLY}"`),
+const EXECUTE = Buffer.from("execute");
+/**
+ * A mark is the type's name as it ends in JSON text, `<type>"`; these are what follows `execute` in it, searched
+ * for instead of the whole mark (see executeMarkAt).
+ */
+const QUOTED_TAIL: Record<ExecuteType, Buffer> = {
+  [EXECUTE_REQUEST]: Buffer.from('_request"'),
+  [EXECUTE_REPLY]: Buffer.from('_reply"'),
 };
 
-/** Where `<type>"` next appears in `bytes` at or after `from`, or -1. */
+/**
+ * Where `<type>"` next appears in `bytes` at or after `from`, or -1. The search looks for the mark's tail and checks
+ * the `execute` before each find: Node's search for the whole mark crawls through kernel JSON (≈ 1.6 GB/s on iopub
+ * outputs, whose parent headers all name `execute_request`, and whose keys are full of `e`), for the tail it runs at
+ * ≈ 11 GB/s (`bench/micro/kernel-stream`: the tap on a legacy kernel→browser stream, 814 → 290 ns per message).
+ */
 export function executeMarkAt(bytes: Buffer, type: ExecuteType, from: number): number {
-  return bytes.indexOf(QUOTED_TYPE[type], from);
+  const tail = QUOTED_TAIL[type];
+  for (let at = bytes.indexOf(tail, from + EXECUTE.length); at !== -1; at = bytes.indexOf(tail, at + 1)) {
+    const start = at - EXECUTE.length;
+    if (bytes.compare(EXECUTE, 0, EXECUTE.length, start, at) === 0) return start;
+  }
+  return -1;
 }
 
 /**
@@ -63,7 +77,7 @@ export function executeMarkAt(bytes: Buffer, type: ExecuteType, from: number): n
  * iopub outputs (which name the request) don't cost a JSON parse each.
  */
 export function mentionsExecute(bytes: Buffer, wanted?: ExecuteType): boolean {
-  if (wanted !== undefined) return bytes.indexOf(QUOTED_TYPE[wanted]) >= 0;
+  if (wanted !== undefined) return executeMarkAt(bytes, wanted, 0) !== -1;
   let at = bytes.indexOf(EXECUTE_PREFIX);
   while (at >= 0) {
     const tail = at + EXECUTE_PREFIX.length;

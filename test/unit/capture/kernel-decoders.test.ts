@@ -1,4 +1,5 @@
 import t from "tap";
+import { EXECUTE_REPLY, EXECUTE_REQUEST, executeMarkAt } from "../../../src/jupyter/kernel-message.js";
 import { LegacyDecoder } from "../../../src/jupyter/legacy-decoder.js";
 import { V1Decoder, v1OnShellChannel } from "../../../src/jupyter/v1-decoder.js";
 import { V1_SUBPROTOCOL, decoderFor, wireFormatOf } from "../../../src/jupyter/wire-format.js";
@@ -246,4 +247,45 @@ t.test("the 101 response's subprotocol picks the format", async (t) => {
   t.equal(wireFormatOf({ "sec-websocket-protocol": "something.else" }), "legacy");
   t.type(decoderFor("v1"), V1Decoder);
   t.type(decoderFor("legacy"), LegacyDecoder);
+});
+
+// executeMarkAt searches for the mark's tail and checks the `execute` before it: it must find exactly what a search
+// for the whole mark finds, at the same offset, from any starting point.
+t.test("executeMarkAt finds what a search for the whole mark finds", async (t) => {
+  const types = [EXECUTE_REQUEST, EXECUTE_REPLY] as const;
+  const tricky = [
+    'xx"execute_reply"',
+    'kernel_info_reply" complete_reply" "execute_reply"',
+    'execute_reply" at the start',
+    'secute_reply" xexecute_reply"',
+    '_reply"execute_reply"execute_reply"',
+    'execute_request" parent, then "execute_reply"',
+    'execute_request_reply" execute__request" execute_request"',
+    "execute_reply without a quote",
+    'execut_reply" xecute_reply"',
+    "",
+  ];
+  // Random text over the marks' own letters, so that partial marks and overlaps are frequent.
+  const random = seededRandom(7);
+  const pieces = ["execute", "_reply", "_request", '"', "e", "x", "_", "reply", "request", "ex"];
+  for (let i = 0; i < 400; i++) {
+    let text = "";
+    while (text.length < 60) text += pieces[randomInt(random, pieces.length)];
+    tricky.push(text);
+  }
+  let compared = 0;
+  for (const text of tricky) {
+    const bytes = Buffer.from(text, "latin1");
+    for (const type of types) {
+      const whole = Buffer.from(`${type}"`);
+      for (let from = 0; from <= bytes.length; from++) {
+        const expected = bytes.indexOf(whole, from);
+        const found = executeMarkAt(bytes, type, from);
+        if (found !== expected)
+          t.fail(`${type} in ${JSON.stringify(text)} from ${from}: ${found}, not ${expected}`);
+        compared++;
+      }
+    }
+  }
+  t.ok(compared > 40_000, `${compared} searches compared`);
 });
