@@ -57,10 +57,11 @@ export function v1OnShellChannel(bytes: Buffer, start: number, length: number): 
   )
     return true;
   if (channelStart < 8 * (count + 1) || channelEnd < channelStart || channelEnd > length) return true;
-  return (
-    channelEnd - channelStart === SHELL.length &&
-    bytes.compare(SHELL, 0, SHELL.length, start + channelStart, start + channelEnd) === 0
-  );
+  if (channelEnd - channelStart !== SHELL.length) return false;
+  // Byte by byte, not `Buffer.compare`: its checks and native call cost more than the five bytes (`iopub`, as
+  // long as `shell`, differs at the first).
+  for (let i = 0; i < SHELL.length; i++) if (bytes[start + channelStart + i] !== SHELL[i]) return false;
+  return true;
 }
 
 /** The first six offsets, checked to be inside the message and in order; undefined for anything malformed. */

@@ -195,6 +195,12 @@ t.test(
       const cut = output.subarray(0, length);
       t.doesNotThrow(() => v1OnShellChannel(cut, 0, length), `cut to ${length} bytes`);
     }
+    // Every byte of the channel's name counts: five letters that are not `shell` are another channel.
+    for (let i = 0; i < 5; i++) {
+      const other = Buffer.from(shell);
+      other[other.readUInt32LE(8) + i] ^= 0x20;
+      t.equal(v1OnShellChannel(other, 0, other.length), false, `channel name changed at letter ${i + 1}`);
+    }
     t.equal(v1OnShellChannel(output, 0, 20), true, "too short to read: shell");
     const beyond = Buffer.from(output);
     beyond.writeUInt32LE(output.length + 10, 16);
