@@ -24,6 +24,8 @@ export const MOODLE_COLUMN_LIMITS: Partial<Record<keyof NbLog, number>> = {
   username: 32,
   date: 32,
 };
+/** The limits as a list, made once: every record is checked against them. */
+const COLUMN_LIMITS = Object.entries(MOODLE_COLUMN_LIMITS) as [keyof NbLog, number][];
 
 export interface PendingExecutionsOptions {
   max?: number;
@@ -194,7 +196,7 @@ export class ExecutionTracker {
   }
 
   private fitColumns(log: NbLog): void {
-    for (const [field, limit] of Object.entries(MOODLE_COLUMN_LIMITS) as [keyof NbLog, number][]) {
+    for (const [field, limit] of COLUMN_LIMITS) {
       const value = log[field];
       // UTF-16 length ≥ code points, so the cheap test is exact for the common case.
       if (value.length <= limit) continue;
