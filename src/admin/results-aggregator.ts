@@ -1,5 +1,5 @@
-import { LRUCache } from "lru-cache";
 import type { ExecutionCaptured } from "../events.js";
+import { PendingMap } from "../pending-map.js";
 
 /**
  * One cell of the results cube: an LTI instance (`inst_id/lti_id`, empty without a launch), a user, a notebook
@@ -53,16 +53,16 @@ interface PendingCell {
  */
 export class ResultsAggregator {
   private readonly rows = new Map<string, ResultRow>();
-  private readonly pending: LRUCache<string, PendingCell>;
+  private readonly pending: PendingMap<PendingCell>;
   private readonly maxRows: number;
   private readonly overflow = { ok: 0, error: 0 };
   private unpaired = 0;
 
   constructor(options: ResultsAggregatorOptions = {}) {
     this.maxRows = options.maxRows ?? 20_000;
-    this.pending = new LRUCache<string, PendingCell>({
+    this.pending = new PendingMap<PendingCell>({
       max: options.maxPending ?? 10_000,
-      ttl: options.pendingTtlMs ?? 60 * 60 * 1000,
+      ttlMs: options.pendingTtlMs ?? 60 * 60 * 1000,
     });
   }
 
@@ -73,13 +73,11 @@ export class ResultsAggregator {
       return undefined;
     }
     if (event.kind !== "server" || event.status === "") return undefined;
-    const key = pendingKey(event);
-    const cell = this.pending.get(key);
+    const cell = this.pending.take(pendingKey(event));
     if (!cell) {
       this.unpaired += 1;
       return undefined;
     }
-    this.pending.delete(key);
     const delta: ResultDelta = {
       instance: event.instId === "" && event.ltiId === "" ? "" : `${event.instId}/${event.ltiId}`,
       user: event.user,

@@ -1,4 +1,3 @@
-import { LRUCache } from "lru-cache";
 import { events } from "../events.js";
 import type { Logger } from "../log/logger.js";
 import {
@@ -10,6 +9,7 @@ import {
 import type { LaunchContext } from "../lti/launch-context.js";
 import { moodleDestinationOf, type MoodleDestination } from "../lti/launch-context.js";
 import { emptyNbLog, type NbLog, type RecordSink } from "./nb-log-record.js";
+import { PendingMap } from "../pending-map.js";
 
 /**
  * Moodle's column sizes (mod_lticontainer `db/install.xml`): a longer value makes the INSERT fail and the
@@ -30,8 +30,8 @@ const COLUMN_LIMITS = Object.entries(MOODLE_COLUMN_LIMITS) as [keyof NbLog, numb
 export interface PendingExecutionsOptions {
   max?: number;
   ttlMs?: number;
-  /** Clock for the TTL, for tests. */
-  perf?: { now(): number };
+  /** Clock for the TTL in ms, for tests. */
+  now?: () => number;
 }
 
 /**
@@ -39,13 +39,13 @@ export interface PendingExecutionsOptions {
  * connection with the same session_id, so the request and its reply may pass on different sockets.
  */
 export class PendingExecutions {
-  private readonly requests: LRUCache<string, boolean>;
+  private readonly requests: PendingMap<boolean>;
 
   constructor(options: PendingExecutionsOptions = {}) {
-    this.requests = new LRUCache<string, boolean>({
+    this.requests = new PendingMap<boolean>({
       max: options.max ?? 10_000,
-      ttl: options.ttlMs ?? 60 * 60 * 1000,
-      ...(options.perf ? { perf: options.perf } : {}),
+      ttlMs: options.ttlMs ?? 60 * 60 * 1000,
+      now: options.now,
     });
   }
 
@@ -55,10 +55,7 @@ export class PendingExecutions {
 
   /** Whether the request was a cell run; undefined if it was not seen (or has been forgotten). Forgets it. */
   take(kernelId: string, session: string, msgId: string): boolean | undefined {
-    const k = key(kernelId, session, msgId);
-    const cellRun = this.requests.get(k);
-    this.requests.delete(k);
-    return cellRun;
+    return this.requests.take(key(kernelId, session, msgId));
   }
 
   get size(): number {
