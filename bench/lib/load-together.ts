@@ -1,5 +1,7 @@
 import { startCpuMeter } from "../../test/support/proc-stats.js";
-import type { Target } from "./targets.js";
+import { resultNumber, runAgent } from "./agent-io.js";
+import type { WireFormat } from "./kernel-messages.js";
+import { wsUrl, type Target } from "./targets.js";
 import { runWrk } from "./wrk.js";
 
 export interface Loaded {
@@ -33,6 +35,43 @@ export async function loadTogether(
     return {
       requestsPerSecond: result.requestsPerSecond,
       cpuPerRequest: used === undefined ? undefined : used / result.requests,
+    };
+  });
+}
+
+export interface Streamed {
+  messagesPerSecond: number;
+  cpuPerMessage: number | undefined;
+}
+
+/**
+ * Scenario 3's kernel streams on several targets at the same moment, each through its own `ws-stream-client` with
+ * the same options (`requests` execute_requests per socket, each answered by `msgsPerRequest` messages, paced for
+ * `rate` messages/s when given); with each target's CPU per message relayed.
+ */
+export async function streamTogether(
+  targets: Target[],
+  options: { format: WireFormat; sockets: number; requests: number; msgsPerRequest: number; rate?: number },
+): Promise<Streamed[]> {
+  const meters = targets.map((target) => startCpuMeter(target.pid));
+  const results = await Promise.all(
+    targets.map((target) =>
+      runAgent("ws-stream-client", {
+        url: wsUrl(target),
+        connections: options.sockets,
+        requests: options.requests,
+        "msgs-per-request": options.msgsPerRequest,
+        format: options.format,
+        rate: options.rate ?? 0,
+      }),
+    ),
+  );
+  return results.map((result, i) => {
+    const used = meters[i]();
+    const messages = resultNumber(result, "messages");
+    return {
+      messagesPerSecond: resultNumber(result, "messagesPerSecond"),
+      cpuPerMessage: used === undefined || messages === 0 ? undefined : used / messages,
     };
   });
 }

@@ -15,13 +15,26 @@ import {
  * `requests` execute_requests on each, and counts every message the fake kernel streams back until
  * all `requests × msgs-per-request` have arrived. Timing starts when the first request is sent.
  */
-const options = agentOptions(["url", "connections", "requests", "msgs-per-request", "format", "timeout-ms"]);
+const options = agentOptions([
+  "url",
+  "connections",
+  "requests",
+  "msgs-per-request",
+  "format",
+  "timeout-ms",
+  "rate",
+]);
 const baseUrl = options.url ?? "";
 const connections = numberOption(options, "connections", 1);
 const requests = numberOption(options, "requests", 100);
 const msgsPerRequest = numberOption(options, "msgs-per-request", 100);
 const timeoutMs = numberOption(options, "timeout-ms", 120_000);
 const format: WireFormat = options.format === "legacy" ? "legacy" : "v1";
+/**
+ * Messages per second over all sockets the requests are paced for (each request's answer still streams as fast as
+ * it comes); 0: every request is sent at once, and the kernel streams as fast as the path allows.
+ */
+const rate = numberOption(options, "rate", 0);
 
 const expectedPerConnection = requests * msgsPerRequest;
 const replyMarker = Buffer.from("execute_reply");
@@ -82,8 +95,20 @@ function drive(ws: WebSocket, session: string): void {
     }
   });
   const binary = isBinaryFormat(format);
-  for (let i = 0; i < requests; i++)
-    ws.send(encodeFromClient(format, executeRequest(session, i + 1)), { binary });
+  const send = (i: number) => ws.send(encodeFromClient(format, executeRequest(session, i + 1)), { binary });
+  if (rate <= 0) {
+    for (let i = 0; i < requests; i++) send(i);
+    return;
+  }
+  const intervalMs = (1000 * msgsPerRequest * connections) / rate;
+  let sent = 0;
+  const pace = () => {
+    // Requests due by now go out, so that timer lateness does not lower the rate.
+    const due = Math.min(requests, Math.floor((performance.now() - firstSendAt) / intervalMs) + 1);
+    while (sent < due) send(sent++);
+    if (sent < requests) setTimeout(pace, Math.max(1, firstSendAt + sent * intervalMs - performance.now()));
+  };
+  pace();
 }
 
 exitWithParent();

@@ -6,17 +6,17 @@ import { READ_BUFFER_BYTES, RESTING_KEEPERS, ReadBuffer } from "../../../src/htt
 // into again while its consumer still holds the bytes of an earlier read. The first RESTING_KEEPERS resting
 // connections keep their own memory; the tests of the shared memory first fill those places.
 
+/** A connection that carried an exchange and now rests: its own memory, and the memory its next read goes to. */
+function restingConnection(): { reads: ReadBuffer; own: Buffer; next: Buffer } {
+  const reads = new ReadBuffer();
+  const own = reads.next();
+  reads.rest();
+  return { reads, own, next: reads.next() };
+}
+
 /** Resting connections that hold every place of a keeper: connections resting after them share one memory. */
 function fillKeeperPlaces(): ReadBuffer[] {
-  const keepers: ReadBuffer[] = [];
-  for (let i = 0; i < RESTING_KEEPERS; i++) {
-    const reads = new ReadBuffer();
-    reads.next();
-    reads.rest();
-    reads.next();
-    keepers.push(reads);
-  }
-  return keepers;
+  return Array.from({ length: RESTING_KEEPERS }, () => restingConnection().reads);
 }
 
 function closeAll(connections: ReadBuffer[]): void {
@@ -28,34 +28,29 @@ t.test(
   async (t) => {
     const keepers: ReadBuffer[] = [];
     for (let i = 0; i < RESTING_KEEPERS; i++) {
-      const reads = new ReadBuffer();
-      const own = reads.next();
-      reads.rest();
-      t.equal(reads.next(), own, `resting connection ${i + 1} reads into its own memory`);
+      const { reads, own, next } = restingConnection();
+      t.equal(next, own, `resting connection ${i + 1} reads into its own memory`);
       keepers.push(reads);
     }
-    const late = new ReadBuffer();
-    const lateOwn = late.next();
-    late.rest();
-    const shared = late.next();
-    t.not(shared, lateOwn, "once the places are taken, a resting connection reads into the shared memory");
-    const copy = late.take(shared, 3);
-    t.not(copy.buffer, shared.buffer, "whose bytes are copied out");
+    const late = restingConnection();
+    t.not(
+      late.next,
+      late.own,
+      "once the places are taken, a resting connection reads into the shared memory",
+    );
+    const copy = late.reads.take(late.next, 3);
+    t.not(copy.buffer, late.next.buffer, "whose bytes are copied out");
 
     keepers[0].wake();
-    const again = new ReadBuffer();
-    const againOwn = again.next();
-    again.rest();
-    t.equal(again.next(), againOwn, "a woken keeper's place goes to the next connection to rest");
-    const kept = again.take(againOwn, 3);
-    t.equal(kept.buffer, againOwn.buffer, "and its reads are not copied");
+    const again = restingConnection();
+    t.equal(again.next, again.own, "a woken keeper's place goes to the next connection to rest");
+    const kept = again.reads.take(again.own, 3);
+    t.equal(kept.buffer, again.own.buffer, "and its reads are not copied");
 
     keepers[1].close();
-    const third = new ReadBuffer();
-    const thirdOwn = third.next();
-    third.rest();
-    t.equal(third.next(), thirdOwn, "a closed keeper's place too");
-    closeAll([...keepers, late, again, third]);
+    const third = restingConnection();
+    t.equal(third.next, third.own, "a closed keeper's place too");
+    closeAll([...keepers, late.reads, again.reads, third.reads]);
   },
 );
 
