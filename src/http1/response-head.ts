@@ -76,6 +76,7 @@ const CHUNKED_LAST = /(?:^|,)[ \t]*chunked *$/i;
 /** A `Connection` option that counts: alone between commas, only spaces after it. */
 const CONNECTION_OPTION = /^[ \t]*(close|keep-alive|upgrade) *$/i;
 const KEEP_ALIVE_TIMEOUT = /timeout=(\d+)/i;
+const TIMEOUT_PARAMETER = "timeout=";
 
 /** A status line as `readStatusLine` read it (an instance rather than a literal: one per proxied response). */
 class StatusLine {
@@ -281,8 +282,8 @@ function parseContentLength(value: string): number {
 /** The first `timeout=N` in a Keep-Alive value (any case, anywhere), in seconds; -1 when there is none. */
 function keepAliveSeconds(value: string): number {
   // As Node's servers write it: `timeout=5`, read without a match array and its strings.
-  if (value.startsWith("timeout=")) {
-    const seconds = shortDigits(value.slice(8));
+  if (value.startsWith(TIMEOUT_PARAMETER)) {
+    const seconds = shortDigits(value.slice(TIMEOUT_PARAMETER.length));
     if (seconds !== -1) return seconds;
   }
   const timeout = KEEP_ALIVE_TIMEOUT.exec(value);

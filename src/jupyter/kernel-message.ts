@@ -66,7 +66,7 @@ export function executeMarkAt(bytes: Buffer, type: ExecuteType, from: number): n
   const tail = QUOTED_TAIL[type];
   for (let at = bytes.indexOf(tail, from + EXECUTE.length); at !== -1; at = bytes.indexOf(tail, at + 1)) {
     const start = at - EXECUTE.length;
-    if (bytes.compare(EXECUTE, 0, EXECUTE.length, start, at) === 0) return start;
+    if (startsWithAt(bytes, start, EXECUTE)) return start;
   }
   return -1;
 }
