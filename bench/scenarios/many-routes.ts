@@ -6,7 +6,14 @@ import { rowFromSamples, type ScenarioResult } from "../lib/results.js";
 import { RouteApi } from "../lib/route-api.js";
 import { alternatingOrder, pushSample, type BenchContext, type Scenario } from "../lib/scenario.js";
 import { median, percentile } from "../lib/stats.js";
-import { LTICTR_BUILDS, startTarget, type Target, type TargetKind } from "../lib/targets.js";
+import {
+  LTICTR_BUILDS,
+  startTarget,
+  startTargets,
+  stopTargets,
+  type Target,
+  type TargetKind,
+} from "../lib/targets.js";
 
 const CONNECTIONS = 50;
 const GET_REPEATS = 5;
@@ -25,6 +32,11 @@ function spreadScript(users: number): string {
 /** What JupyterHub posts for user `i`'s server, every one of them on the backend. */
 function userRoute(i: number, backendUrl: string): Record<string, unknown> {
   return { user: `u${i}`, server_name: "", target: backendUrl, jupyterhub: true };
+}
+
+/** Fresh processes are warmed as long as a measurement lasts, or the first figures are JIT warm-up. */
+function freshWarmupS(ctx: BenchContext): number {
+  return Math.max(ctx.options.warmupS, ctx.options.durationS);
 }
 
 interface RouteFigures {
@@ -89,9 +101,7 @@ async function measure(ctx: BenchContext, kind: TargetKind, script: string): Pro
       `  ${kind}: POST p50 ${figures.postP50.toFixed(2)} ms, p99 ${figures.postP99.toFixed(2)} ms; ` +
         `GET all ${figures.getAll.toFixed(1)} ms (first ${figures.getFirst.toFixed(1)} ms)`,
     );
-    // Both processes are fresh: warm them as long as a measurement, or the first figures are JIT warm-up.
-    const warm = Math.max(ctx.options.warmupS, ctx.options.durationS);
-    await loadTogether([one, many], { connections: CONNECTIONS, durationS: warm, script });
+    await loadTogether([one, many], { connections: CONNECTIONS, durationS: freshWarmupS(ctx), script });
     const rpsMany: number[] = [];
     const kept: number[] = [];
     for (let round = 0; round < Math.max(MIN_WINDOWS_PER_PAIR, ctx.options.rounds); round++) {
@@ -128,18 +138,16 @@ async function compareBuilds(ctx: BenchContext, script: string): Promise<Map<Tar
   const cpu = new Map<TargetKind, number[]>();
   for (let round = 0; round < BUILD_ROUNDS; round++) {
     const kinds = alternatingOrder(LTICTR_BUILDS, round);
-    const targets: Target[] = [];
-    const apis: RouteApi[] = [];
+    const started = await startTargets(kinds, ctx.backend.url, ctx.targetOptions);
+    const targets = kinds.map((kind) => started.get(kind) as Target);
+    const apis = targets.map((target) => new RouteApi(target));
     try {
-      for (const kind of kinds) targets.push(await startTarget(kind, ctx.backend.url, ctx.targetOptions));
-      for (const target of targets) apis.push(new RouteApi(target));
       await Promise.all(
         apis.map(async (api) => {
           for (let i = 0; i < users; i++) await api.add(`/user/u${i}`, userRoute(i, ctx.backend.url));
         }),
       );
-      const warm = Math.max(ctx.options.warmupS, ctx.options.durationS);
-      await loadTogether(targets, { connections: CONNECTIONS / 2, durationS: warm, script });
+      await loadTogether(targets, { connections: CONNECTIONS / 2, durationS: freshWarmupS(ctx), script });
       const loaded = await loadTogether(targets, {
         connections: CONNECTIONS / 2,
         durationS: ctx.options.durationS,
@@ -151,7 +159,7 @@ async function compareBuilds(ctx: BenchContext, script: string): Promise<Map<Tar
       kinds.forEach((kind, i) => pushSample(cpu, kind, loaded[i].cpuPerRequest));
     } finally {
       await Promise.all(apis.map((api) => api.close()));
-      for (const target of targets) await target.stop();
+      await stopTargets(started);
     }
   }
   return cpu;
