@@ -1,5 +1,5 @@
-import { writeSync } from "node:fs";
 import { pino, type Logger, type LevelWithSilent } from "pino";
+import { LogOutput } from "./log-output.js";
 
 export type { Logger };
 
@@ -50,9 +50,9 @@ export const REDACTED_PATHS = [
 
 /**
  * Text lines in CHP's shape (`<ISO time> [ConfigProxy] <level>: <message>`) on stdout, so JupyterHub's and
- * CHP's readiness checks keep working; written synchronously so a line is out before the event it announces.
+ * CHP's readiness checks keep working.
  */
-function textDestination(fd: number, colour: boolean) {
+function textLines(output: LogOutput, colour: boolean) {
   return {
     write(line: string): void {
       const entry = JSON.parse(line) as {
@@ -64,8 +64,7 @@ function textDestination(fd: number, colour: boolean) {
       const name = pino.levels.labels[entry.level] ?? "info";
       const [open, close] = colour ? (COLOURS[name] ?? ["", ""]) : ["", ""];
       const tail = entry.err?.stack ? `\n${entry.err.stack}` : "";
-      writeSync(
-        fd,
+      output.write(
         `${new Date(entry.time).toISOString()} [ConfigProxy] ${open}${name}${close}: ${entry.msg ?? ""}${tail}\n`,
       );
     },
@@ -77,15 +76,25 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** File descriptor to write to; stdout by default (CHP logs every level to stdout). */
   fd?: number;
+  /** Bytes of lines held for a reader that does not keep up (LOG_BUFFER_LIMIT by default). */
+  bufferLimit?: number;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = LEVELS[(options.level ?? "info").toLowerCase()] ?? "info";
   const fd = options.fd ?? 1;
   const redact = { paths: REDACTED_PATHS, censor: "[redacted]" };
-  if (options.format === "json") {
-    return pino({ level, redact, base: { name: "ltictr-proxy" } }, pino.destination({ fd, sync: true }));
-  }
-  const colour = Boolean(process.env.FORCE_COLOR) || (fd === 1 && process.stdout.isTTY === true);
-  return pino({ level, redact }, textDestination(fd, colour));
+  // Node opens its stdout handle non-blocking (pipes, sockets): a write to a full pipe then fails and is retried
+  // later, instead of holding a thread of the pool, or the exit, for as long as the reader does not read.
+  const stdoutIsTTY = fd === 1 && process.stdout.isTTY === true;
+  const output = new LogOutput({
+    fd,
+    limit: options.bufferLimit,
+    onDropped: (lines) => logger.warn("%d log lines dropped: the reader of the log did not keep up", lines),
+  });
+  const logger =
+    options.format === "json"
+      ? pino({ level, redact, base: { name: "ltictr-proxy" } }, output)
+      : pino({ level, redact }, textLines(output, Boolean(process.env.FORCE_COLOR) || stdoutIsTTY));
+  return logger;
 }

@@ -1,0 +1,87 @@
+import { execFileSync } from "node:child_process";
+import { closeSync, constants, openSync, readSync } from "node:fs";
+import { join } from "node:path";
+import t from "tap";
+import { LogOutput } from "../../../src/log/log-output.js";
+import { tempDir, type Teardown } from "../../support/temp-dir.js";
+import { waitUntil } from "../../support/wait.js";
+
+// A FIFO opened for reading and writing at once, without blocking: the kernel's pipe buffer (64 KiB) that a reader
+// empties only when the test reads, so the output meets a full pipe exactly as it does behind a stalled reader.
+function stalledPipe(t: Teardown): { fd: number; readAll(): string } {
+  const path = join(tempDir(t), "log.fifo");
+  execFileSync("mkfifo", [path]);
+  const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+  t.teardown(() => closeSync(fd));
+  const chunk = Buffer.alloc(64 * 1024);
+  return {
+    fd,
+    readAll() {
+      let text = "";
+      for (;;) {
+        try {
+          const read = readSync(fd, chunk);
+          if (read === 0) return text;
+          text += chunk.toString("latin1", 0, read);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === "EAGAIN") return text;
+          throw error;
+        }
+      }
+    },
+  };
+}
+
+const line = (i: number) => `line ${String(i).padStart(6, "0")} ${"x".repeat(36)}\n`;
+
+t.test(
+  "a full pipe: lines held up to the limit, the rest dropped and counted, none reordered or cut",
+  async (t) => {
+    const pipe = stalledPipe(t);
+    const dropped: number[] = [];
+    const output = new LogOutput({
+      fd: pipe.fd,
+      limit: 256 * 1024,
+      onDropped: (lines) => dropped.push(lines),
+    });
+    const total = 20000; // ≈ 1 MB: the pipe takes 64 KiB, up to 256 KiB are held, the rest is dropped
+    for (let i = 0; i < total; i++) output.write(line(i));
+
+    let text = pipe.readAll();
+    // A line fits whole or waits (writes of up to 4 KiB into a pipe are atomic), so the pipe's last page may keep a gap.
+    const inPipe = text.length;
+    t.ok(inPipe > 60 * 1024 && inPipe <= 64 * 1024, `the pipe took what it holds (${inPipe} bytes)`);
+    t.same(dropped, [], "nothing reported while lines are still held");
+    await waitUntil(
+      () => {
+        text += pipe.readAll();
+        return dropped.length > 0;
+      },
+      "the held lines written on the retry",
+      5000,
+    );
+    text += pipe.readAll();
+    const lines = text.split("\n").slice(0, -1);
+    const kept = lines.length;
+    const keptBytes = kept * line(0).length;
+    t.ok(
+      keptBytes - inPipe > 255 * 1024 && keptBytes - inPipe <= 256 * 1024,
+      `the pipe's 64 KiB and 256 KiB held: ${kept} lines (${keptBytes} bytes)`,
+    );
+    t.same(
+      lines,
+      Array.from({ length: kept }, (_, i) => line(i).slice(0, -1)),
+      "the first lines, whole and in order",
+    );
+    t.same(dropped, [total - kept], "every other line counted as dropped, once");
+  },
+);
+
+t.test("while the reader keeps up, each line is written at once", async (t) => {
+  const pipe = stalledPipe(t);
+  const output = new LogOutput({ fd: pipe.fd, onDropped: () => t.fail("nothing to drop") });
+  output.write(line(1));
+  t.equal(pipe.readAll(), line(1), "the first");
+  output.write(line(2));
+  t.equal(pipe.readAll(), line(2), "the next");
+});
