@@ -1,4 +1,5 @@
 import { pino, type Logger, type LevelWithSilent } from "pino";
+import { isoTime } from "../iso-time.js";
 import { LogOutput } from "./log-output.js";
 
 export type { Logger };
@@ -65,7 +66,7 @@ function textLines(output: LogOutput, colour: boolean) {
       const [open, close] = colour ? (COLOURS[name] ?? ["", ""]) : ["", ""];
       const tail = entry.err?.stack ? `\n${entry.err.stack}` : "";
       output.write(
-        `${new Date(entry.time).toISOString()} [ConfigProxy] ${open}${name}${close}: ${entry.msg ?? ""}${tail}\n`,
+        `${isoTime(entry.time)} [ConfigProxy] ${open}${name}${close}: ${entry.msg ?? ""}${tail}\n`,
       );
     },
   };
@@ -95,6 +96,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const logger =
     options.format === "json"
       ? pino({ level, redact, base: { name: "ltictr-proxy" } }, output)
-      : pino({ level, redact }, textLines(output, Boolean(process.env.FORCE_COLOR) || stdoutIsTTY));
+      : // A text line shows the message, the level, the time and an error's stack, nothing else: neither pid nor
+        // hostname, which pino need not write for it to parse, nor any field that redaction would censor.
+        pino({ level, base: null }, textLines(output, Boolean(process.env.FORCE_COLOR) || stdoutIsTTY));
   return logger;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { events } from "../events.js";
+import { isoTime } from "../iso-time.js";
 import { UrlTrie, segmentCount } from "./url-trie.js";
 import { parseUpstreamTarget, type UpstreamTarget } from "../http1/upstream-target.js";
 import { TableJson, type TableEntryOwner } from "./table-json.js";
@@ -8,10 +9,10 @@ import { cleanRoutePath, type RouteData, type RouteMatch, type RouteStore } from
 /**
  * Stands for `last_activity` in a route's JSON template. JSON.stringify leaves its fast path for an object that
  * holds a Date (it calls `toJSON` through the generic path for the whole object), so a route's JSON is made once
- * around its date, and a moved date is written over the old one in place. The NUL and the random part make it a
- * value no route data carries.
+ * around its date, and a moved date is written over the old one in place. The random part, new in every process,
+ * makes it a value no route data carries; it is plain ASCII, so JSON.stringify copies it without escaping.
  */
-const DATE_SLOT = `\u0000${randomUUID()}`;
+const DATE_SLOT = `ltictr-date-slot-${randomUUID()}`;
 const DATE_SLOT_JSON = JSON.stringify(DATE_SLOT);
 /** `toISOString()` of a year 0-9999; other years are longer (±YYYYYY) and take the slow path. */
 const ISO_DATE_LENGTH = "2026-01-01T00:00:00.000Z".length;
@@ -20,8 +21,10 @@ const NO_ENTRY = -1;
 
 /** `last_activity` as the entry's date slot holds it: a valid Date of a year 0-9999, else undefined (no slot). */
 function slotDate(date: unknown): string | undefined {
-  if (!(date instanceof Date) || Number.isNaN(date.getTime())) return undefined;
-  const iso = date.toISOString();
+  if (!(date instanceof Date)) return undefined;
+  const time = date.getTime();
+  if (Number.isNaN(time)) return undefined;
+  const iso = isoTime(time);
   return iso.length === ISO_DATE_LENGTH ? iso : undefined;
 }
 
@@ -165,7 +168,9 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
     } finally {
       data.last_activity = date;
     }
-    const quoteAt = template.indexOf(DATE_SLOT_JSON);
+    // Where the stand-in is: last, as the API adds `last_activity` to a route's data, or else searched for.
+    const lastAt = template.length - DATE_SLOT_JSON.length - 1;
+    const quoteAt = template.startsWith(DATE_SLOT_JSON, lastAt) ? lastAt : template.indexOf(DATE_SLOT_JSON);
     const before = template.slice(0, quoteAt + 1);
     this.place(
       this.table.append(`${this.key}${before}${iso}${template.slice(quoteAt + DATE_SLOT_JSON.length - 1)}`),
