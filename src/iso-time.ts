@@ -14,9 +14,12 @@ let cachedPrefix = "";
  */
 export function isoTime(ms: number): string {
   const second = Math.floor(ms / 1000);
-  if (second === cachedSecond) return cachedPrefix + (MILLISECONDS[ms - second * 1000] as string);
+  // Undefined for a fractional time, which Date truncates: formatted below like any other.
+  const milliseconds = MILLISECONDS[ms - second * 1000];
+  if (second === cachedSecond && milliseconds !== undefined) return cachedPrefix + milliseconds;
   const iso = new Date(ms).toISOString();
-  if (iso.length === SECOND_PREFIX_LENGTH + 4 && Number.isInteger(ms)) {
+  // A fractional time is truncated by Date, towards zero: before 1970 that is another second than floor's.
+  if (iso.length === SECOND_PREFIX_LENGTH + 4 && milliseconds !== undefined) {
     cachedSecond = second;
     cachedPrefix = iso.slice(0, SECOND_PREFIX_LENGTH);
   }

@@ -4,7 +4,7 @@ import { writeSync } from "node:fs";
  * Lines waiting for a reader that does not keep up are held up to this many bytes (≈ 40,000 lines); beyond it they
  * are dropped and counted, so a stalled reader costs bounded memory.
  */
-export const LOG_BUFFER_LIMIT = 4 * 1024 * 1024;
+const LOG_BUFFER_LIMIT = 4 * 1024 * 1024;
 /** How often held lines are offered to a full pipe again. */
 const RETRY_MS = 50;
 /** At exit, held lines are written for at most this long: a reader that never reads must not hold the exit. */

@@ -17,6 +17,10 @@ t.test("the same text as toISOString, for times in and out of the cached second"
     Date.UTC(9999, 11, 31, 23, 59, 59, 999),
     Date.UTC(10000, 0, 1), // +010000-…: six-digit years are toISOString's own
     Date.UTC(-1, 0, 1),
+    Date.UTC(2026, 11, 4, 16, 0, 0, 500) + 0.25, // fractional: Date truncates it
+    Date.UTC(2026, 11, 4, 16, 0, 0, 500) - 0.25,
+    -0.5, // 1970-01-01T00:00:00.000Z, not the second before
+    -1,
     -8.64e15,
     8.64e15,
   ];
