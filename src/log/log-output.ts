@@ -15,7 +15,18 @@ export interface LogOutputOptions {
   limit?: number;
   /** Called once the held lines are all written, when some were dropped since the last call. */
   onDropped(lines: number): void;
+  /** The write itself: `fs.writeSync`, replaced in tests by a disk that fills and empties. */
+  writeSync?: (fd: number, data: string | Buffer) => number;
 }
+
+/**
+ * Write errors that pass: a pipe whose reader is behind (EAGAIN), a full disk under a log file (ENOSPC), a signal
+ * during the write (EINTR). Lines are held and offered again; any other error ends the output.
+ */
+const TRANSIENT = new Set(["EAGAIN", "ENOSPC", "EINTR"]);
+
+const systemWrite = (fd: number, data: string | Buffer): number =>
+  typeof data === "string" ? writeSync(fd, data) : writeSync(fd, data);
 
 /**
  * Log lines written without ever blocking the proxy on its reader, and without throwing. A synchronous write per
@@ -24,14 +35,15 @@ export interface LogOutputOptions {
  *
  * A line is written at once while the reader keeps up: measured alone, an API call's answer came ≈ 15 µs later when
  * the lines were written after it (at the end of the event loop's turn), and ≈ 20 µs later when they went through
- * libuv's thread pool (asynchronous writes). When the pipe is full, lines are held in memory, bounded, in order, and
- * offered again on a timer; a reader gone stops logging with one line on stderr. At exit, held lines are written,
- * for a bounded time.
+ * libuv's thread pool (asynchronous writes). When the pipe (or the disk under a log file) is full, lines are held in
+ * memory, bounded, in order, and offered again on a timer; a reader gone stops logging with one line on stderr. At
+ * exit, held lines are written, for a bounded time.
  */
 export class LogOutput {
   private readonly fd: number;
   private readonly limit: number;
   private readonly onDropped: (lines: number) => void;
+  private readonly writeSync: (fd: number, data: string | Buffer) => number;
   /** Lines (or a line's rest) the pipe did not take yet, in order. */
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -39,10 +51,11 @@ export class LogOutput {
   private failed = false;
   private retry: NodeJS.Timeout | undefined;
 
-  constructor({ fd, limit = LOG_BUFFER_LIMIT, onDropped }: LogOutputOptions) {
+  constructor({ fd, limit = LOG_BUFFER_LIMIT, onDropped, writeSync: write = systemWrite }: LogOutputOptions) {
     this.fd = fd;
     this.limit = limit;
     this.onDropped = onDropped;
+    this.writeSync = write;
     process.on("exit", () => this.writeAtExit());
   }
 
@@ -53,10 +66,10 @@ export class LogOutput {
       return;
     }
     try {
-      const written = writeSync(this.fd, text);
+      const written = this.writeSync(this.fd, text);
       if (written < Buffer.byteLength(text)) this.hold(Buffer.from(text).subarray(written));
     } catch (error) {
-      if (this.isFull(error)) this.hold(Buffer.from(text));
+      if (this.passes(error)) this.hold(Buffer.from(text));
     }
   }
 
@@ -87,9 +100,9 @@ export class LogOutput {
       const first = this.held[0] as Buffer;
       let written: number;
       try {
-        written = writeSync(this.fd, first);
+        written = this.writeSync(this.fd, first);
       } catch (error) {
-        return !this.isFull(error);
+        return !this.passes(error);
       }
       this.heldBytes -= written;
       if (written < first.length) this.held[0] = first.subarray(written);
@@ -106,10 +119,10 @@ export class LogOutput {
     this.onDropped(lines);
   }
 
-  /** EAGAIN: the reader is behind, try later. Anything else (EPIPE: the reader is gone) ends the output. */
-  private isFull(error: unknown): boolean {
+  /** Whether the error passes (see TRANSIENT); anything else (EPIPE: the reader is gone) ends the output. */
+  private passes(error: unknown): boolean {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === "EAGAIN") return true;
+    if (code !== undefined && TRANSIENT.has(code)) return true;
     this.failed = true;
     this.held = [];
     this.heldBytes = 0;

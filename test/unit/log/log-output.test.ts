@@ -85,3 +85,71 @@ t.test("while the reader keeps up, each line is written at once", async (t) => {
   output.write(line(2));
   t.equal(pipe.readAll(), line(2), "the next");
 });
+
+/** A log file's disk as the output sees it: ENOSPC while full, else every byte taken. */
+function disk(): {
+  full: boolean;
+  error?: string;
+  text: string;
+  calls: number;
+  write(fd: number, data: string | Buffer): number;
+} {
+  return {
+    full: false,
+    text: "",
+    calls: 0,
+    write(_fd, data) {
+      this.calls++;
+      if (this.error) throw Object.assign(new Error(this.error), { code: this.error });
+      if (this.full) throw Object.assign(new Error("ENOSPC: no space left on device"), { code: "ENOSPC" });
+      this.text += data.toString();
+      return Buffer.byteLength(data);
+    },
+  };
+}
+
+t.test("a full disk under a log file: lines held, and written once space is freed", async (t) => {
+  const target = disk();
+  const dropped: number[] = [];
+  const output = new LogOutput({
+    fd: 99,
+    limit: 64 * 1024,
+    onDropped: (lines) => dropped.push(lines),
+    writeSync: (fd, data) => target.write(fd, data),
+  });
+  target.full = true;
+  for (let i = 0; i < 2000; i++) output.write(line(i)); // ≈ 98 KB: 64 KiB held, the rest dropped
+  t.equal(target.text, "", "nothing written while the disk is full");
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  t.equal(target.text, "", "still nothing after a retry on a full disk");
+  target.full = false;
+  await waitUntil(() => dropped.length > 0, "the held lines written once space is freed", 5000);
+  const lines = target.text.split("\n").slice(0, -1);
+  t.ok(lines.length * line(0).length > 63 * 1024, `the held lines (${lines.length}) written`);
+  t.same(
+    lines,
+    Array.from({ length: lines.length }, (_, i) => line(i).slice(0, -1)),
+    "whole and in order",
+  );
+  t.same(dropped, [2000 - lines.length], "the rest counted as dropped");
+  output.write(line(5000));
+  t.ok(target.text.endsWith(line(5000)), "logging goes on");
+});
+
+t.test("any other error ends the output: no more writes are tried", async (t) => {
+  const target = disk();
+  const output = new LogOutput({
+    fd: 99,
+    onDropped: () => t.fail("nothing to drop"),
+    writeSync: (fd, data) => target.write(fd, data),
+  });
+  output.write(line(1));
+  target.error = "EIO";
+  output.write(line(2));
+  const calls = target.calls;
+  target.error = undefined;
+  output.write(line(3));
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  t.equal(target.calls, calls, "no write after the error");
+  t.equal(target.text, line(1), "only what was written before it");
+});
