@@ -123,14 +123,14 @@ t.test("huge unfinished kernel messages: reassembly memory stays within the budg
   await assertRouteServes(t, proxy, "after the unfinished messages");
   // Freed reassembly memory is not always returned to the system by the allocator: later rounds must not add
   // to what the first one left. The exact check is the heap and Buffers after a full collection (at most +4 MiB);
-  // RSS may keep up to about one round's memory in the allocator (the 32 MiB budget and the relayed buffers: +38 MiB
-  // was seen once in CI with the heap unchanged), where a tap that kept the messages would add 240 MiB a round.
+  // RSS may keep up to about two rounds' memory in the allocator (the 32 MiB budget and the relayed buffers: +38 and
+  // +71 MiB were seen in CI with the heap unchanged), where a tap that kept the messages would add 240 MiB a round.
   await assertBackToBaseline(
     t,
     proxy,
     { ...afterFirstRound, fds: baseline.fds },
     `${rounds} rounds of unfinished kernel messages`,
-    { rssSlackMiB: 64 },
+    { rssSlackMiB: 128 },
   );
   assertNothingCrashed(t, proxy);
 });
