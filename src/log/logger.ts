@@ -77,8 +77,6 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** File descriptor to write to; stdout by default (CHP logs every level to stdout). */
   fd?: number;
-  /** Bytes of lines held for a reader that does not keep up (LOG_BUFFER_LIMIT by default). */
-  bufferLimit?: number;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -90,7 +88,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const stdoutIsTTY = fd === 1 && process.stdout.isTTY === true;
   const output = new LogOutput({
     fd,
-    limit: options.bufferLimit,
     onDropped: (lines) => logger.warn("%d log lines dropped: the reader of the log did not keep up", lines),
   });
   const logger =
