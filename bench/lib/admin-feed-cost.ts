@@ -29,7 +29,7 @@ const sources: AdminSources = {
   },
   relay: { status: () => ({ open: 0, byRoute: {} }), openCount: 0 },
   capture: {
-    status: () => ({ sessions: [], pendingExecutions: 0, heldBytes: 0, skippedMessages: 0 }),
+    status: () => ({ sessions: [], pendingNonCellRequests: 0, heldBytes: 0, skippedMessages: 0 }),
     openCount: 0,
   },
   moodleOrigins: [],

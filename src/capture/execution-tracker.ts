@@ -35,29 +35,38 @@ export interface PendingExecutionsOptions {
 }
 
 /**
- * The execute_requests seen recently, across all sockets: jupyter_server replays a reply to the next
+ * The execute_requests seen recently that were not cell runs (completers, variable inspectors, silent runs),
+ * across all sockets: their replies must not become records, and jupyter_server replays a reply to the next
  * connection with the same session_id, so the request and its reply may pass on different sockets.
+ * Cell runs are not remembered: a reply to one is recorded exactly like a reply to a request this proxy never
+ * saw (sent before it started, or replayed), so remembering them would change nothing. It would cost, though:
+ * a class that starts its cells at once keeps thousands of entries alive long enough to reach V8's old space,
+ * and on one kernel socket streaming at full speed the extra major collections were a tenth of the proxy's CPU.
  */
 export class PendingExecutions {
-  private readonly requests: PendingMap<boolean>;
+  private readonly requests: PendingMap<true>;
 
   constructor(options: PendingExecutionsOptions = {}) {
-    this.requests = new PendingMap<boolean>({
+    this.requests = new PendingMap<true>({
       max: options.max ?? 10_000,
       ttlMs: options.ttlMs ?? 60 * 60 * 1000,
       now: options.now,
     });
   }
 
-  remember(kernelId: string, session: string, msgId: string, cellRun: boolean): void {
-    this.requests.set(key(kernelId, session, msgId), cellRun);
+  /** A request that is not a cell run: its reply is to be left out. */
+  rememberNonCellRun(kernelId: string, session: string, msgId: string): void {
+    this.requests.set(key(kernelId, session, msgId), true);
   }
 
-  /** Whether the request was a cell run; undefined if it was not seen (or has been forgotten). Forgets it. */
-  take(kernelId: string, session: string, msgId: string): boolean | undefined {
-    return this.requests.take(key(kernelId, session, msgId));
+  /** Whether this reply answers a remembered request that was not a cell run; forgets the request. */
+  takeNonCellRun(kernelId: string, session: string, msgId: string): boolean {
+    // Most replies answer cell runs: no key to build while nothing else is waiting.
+    if (this.requests.size === 0) return false;
+    return this.requests.take(key(kernelId, session, msgId)) === true;
   }
 
+  /** Requests that were not cell runs, waiting for their reply. */
   get size(): number {
     return this.requests.size;
   }
@@ -125,9 +134,10 @@ export class ExecutionTracker {
     const session = stringField(message.header, "session") ?? this.options.sessionId ?? "";
     const msgId = stringField(message.header, "msg_id") ?? "";
     const cellId = stringField(message.metadata, "cellId") ?? "";
-    const cellRun = cellId !== "" && message.content.silent !== true;
-    this.options.pending.remember(this.options.kernelId, session, msgId, cellRun);
-    if (!cellRun) return;
+    if (cellId === "" || message.content.silent === true) {
+      this.options.pending.rememberNonCellRun(this.options.kernelId, session, msgId);
+      return;
+    }
     const log = emptyNbLog("client");
     log.session = session;
     log.message = msgId;
@@ -141,7 +151,7 @@ export class ExecutionTracker {
     if (message.channel !== "shell" || message.header.msg_type !== EXECUTE_REPLY) return;
     const session = stringField(message.parentHeader, "session") ?? this.options.sessionId ?? "";
     const msgId = stringField(message.parentHeader, "msg_id") ?? "";
-    if (this.options.pending.take(this.options.kernelId, session, msgId) === false) return;
+    if (this.options.pending.takeNonCellRun(this.options.kernelId, session, msgId)) return;
     const log = emptyNbLog("server");
     log.session = session;
     log.message = msgId;

@@ -67,8 +67,11 @@ export interface KernelSessionStatus extends KernelSessionEvent {
 
 export interface CaptureStatus {
   sessions: KernelSessionStatus[];
-  /** Requests waiting for their reply, over all sockets. */
-  pendingExecutions: number;
+  /**
+   * execute_requests that were not cell runs, waiting for the reply that is left out, over all sockets (cell runs
+   * are not remembered: see PendingExecutions).
+   */
+  pendingNonCellRequests: number;
   /** Bytes held for kernel messages that span several reads, over all sockets. */
   heldBytes: number;
   /** Kernel messages relayed without inspection since start (too large, or no memory left to reassemble). */
@@ -122,7 +125,7 @@ export class KernelSocketTap implements SocketTapFactory {
   status(): CaptureStatus {
     return {
       sessions: Array.from(this.open, (observer) => observer.status()),
-      pendingExecutions: this.pending.size,
+      pendingNonCellRequests: this.pending.size,
       heldBytes: this.memory.used,
       skippedMessages: this.skips.total,
     };

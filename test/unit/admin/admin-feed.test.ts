@@ -36,7 +36,7 @@ const sources: AdminSources = {
   },
   relay: { status: () => ({ open: 2, byRoute: { "/user/a": 2 } }), openCount: 2 },
   capture: {
-    status: () => ({ sessions: [], pendingExecutions: 0, heldBytes: 0, skippedMessages: 0 }),
+    status: () => ({ sessions: [], pendingNonCellRequests: 0, heldBytes: 0, skippedMessages: 0 }),
     openCount: 1,
   },
   moodleOrigins: [],

@@ -234,18 +234,37 @@ t.test("values longer than Moodle's columns are cut, and logged once per field",
   t.same(warnings, ["message", "cell_id", "status", "username"]);
 });
 
-t.test("pending requests expire and are bounded", async (t) => {
+t.test("remembered requests that were not cell runs expire and are bounded", async (t) => {
   let clock = 1000;
   const pending = new PendingExecutions({ max: 3, ttlMs: 1000, now: () => clock });
-  pending.remember(KERNEL, SESSION, "old", false);
+  pending.rememberNonCellRun(KERNEL, SESSION, "old");
   clock = 3000;
-  t.equal(pending.take(KERNEL, SESSION, "old"), undefined, "expired after the TTL");
-  for (const id of ["a", "b", "c", "d"]) pending.remember(KERNEL, SESSION, id, true);
+  t.equal(pending.takeNonCellRun(KERNEL, SESSION, "old"), false, "expired after the TTL");
+  for (const id of ["a", "b", "c", "d"]) pending.rememberNonCellRun(KERNEL, SESSION, id);
   t.equal(pending.size, 3);
-  t.equal(pending.take(KERNEL, SESSION, "a"), undefined, "least recently used dropped");
-  t.equal(pending.take(KERNEL, SESSION, "d"), true);
-  t.equal(pending.take("other-kernel", SESSION, "b"), undefined, "keyed by kernel too");
-  t.equal(pending.take(KERNEL, SESSION, "b"), true);
+  t.equal(pending.takeNonCellRun(KERNEL, SESSION, "a"), false, "least recently used dropped");
+  t.equal(pending.takeNonCellRun(KERNEL, SESSION, "d"), true);
+  t.equal(pending.takeNonCellRun("other-kernel", SESSION, "b"), false, "keyed by kernel too");
+  t.equal(pending.takeNonCellRun(KERNEL, SESSION, "b"), true);
+  t.equal(pending.takeNonCellRun(KERNEL, SESSION, "b"), false, "taken once");
+});
+
+t.test("cell runs are not remembered: their replies are reported like replies never seen", async (t) => {
+  const pending = new PendingExecutions();
+  const { tracker, records } = setup({ pending });
+  tracker.clientMessage(request("run", { cellId: "c" }));
+  tracker.clientMessage(request("inspect", {}, { silent: true }));
+  t.equal(pending.size, 1, "only the request that is not a cell run waits");
+  tracker.serverMessage(reply("run", { status: "ok" }));
+  tracker.serverMessage(reply("inspect", { status: "ok" }));
+  t.same(
+    records.map((r) => [r.log.host, r.log.message]),
+    [
+      ["client", "run"],
+      ["server", "run"],
+    ],
+  );
+  t.equal(pending.size, 0);
 });
 
 t.test("a failing sink is logged and capture goes on; metrics count executions", async (t) => {
