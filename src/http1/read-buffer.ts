@@ -43,18 +43,29 @@ let restingKeepers = 0;
 export class ReadBuffer {
   /** This connection's own memory, what it reads into next while busy, when its bytes are no longer referenced. */
   private memory: Buffer | undefined;
-  /** Memory with bytes the consumer still held after their read. */
-  private handedOff: Buffer[] = [];
-  private resting = false;
+  /** Memory with bytes the consumer still held after their read (made with the first). */
+  private handedOff: Buffer[] | undefined;
+  private resting: boolean;
   /** Resting, this connection holds one of the RESTING_KEEPERS places and reads into its own memory. */
   private keeper = false;
+
+  /**
+   * `mayKeep`: whether, resting, this connection may take one of the RESTING_KEEPERS places (pooled connections,
+   * woken again within microseconds; not relayed WebSockets, which may rest for hours). `resting`: how it starts.
+   */
+  constructor(
+    private readonly mayKeep = true,
+    resting = false,
+  ) {
+    this.resting = resting;
+  }
 
   /** For `onread.buffer`: Node asks before every read where the bytes are to go. */
   readonly next = (): Buffer => {
     if (!this.resting || this.keeper)
       return (this.memory ??= spare.pop() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES));
     if (this.memory !== undefined) {
-      if (restingKeepers < RESTING_KEEPERS) {
+      if (this.mayKeep && restingKeepers < RESTING_KEEPERS) {
         restingKeepers++;
         this.keeper = true;
         return this.memory;
@@ -109,19 +120,19 @@ export class ReadBuffer {
   handOff(): void {
     const memory = this.memory;
     this.memory = undefined;
-    if (memory !== undefined) this.handedOff.push(memory);
+    if (memory !== undefined) (this.handedOff ??= []).push(memory);
   }
 
   /** The consumer holds none of the bytes it was given: the memory handed off to it is free again. */
   reclaim(): void {
-    if (this.handedOff.length === 0) return;
+    if (this.handedOff === undefined) return;
     for (const memory of this.handedOff) giveBack(memory);
-    this.handedOff = [];
+    this.handedOff = undefined;
   }
 
   /** The consumer is done but may still hold bytes (its writes pending): that memory is left to the GC. */
   abandon(): void {
-    this.handedOff = [];
+    this.handedOff = undefined;
   }
 }
 

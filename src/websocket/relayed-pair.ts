@@ -98,6 +98,7 @@ export class RelayedPair {
       s.on("error", onSideGone);
     }
     client.on("data", onClientData);
+    // A TLS upstream's bytes come as data events; a plain one's come from its UpstreamReads, which emits none.
     server.on("data", onServerData);
   }
 

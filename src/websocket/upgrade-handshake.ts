@@ -5,6 +5,7 @@ import { connectUpstream, readyEvent, type ClientTls } from "../http1/connect-up
 import { ResponseHeadReader, type ReadResponseHead } from "../http1/response-head-reader.js";
 import { upstreamError } from "../http1/upstream-exchange.js";
 import type { UpstreamTarget } from "../http1/upstream-target.js";
+import { UpstreamReads } from "./upstream-reads.js";
 
 /** The upstream's answer to an upgrade: its final head, and the client-facing view of its headers. */
 export interface UpgradeAnswer extends ReadResponseHead {
@@ -24,6 +25,8 @@ export interface HandshakeDeadlines {
 export interface HandshakeOutcome {
   /** The upstream connection, paused, when it answered. */
   upstream: Socket;
+  /** Its reads, for a plain (not TLS) upstream: see UpstreamReads. */
+  reads: UpstreamReads | undefined;
   answer: UpgradeAnswer;
   /** Bytes the client sent while the handshake ran (the client socket is paused once it is done). */
   early: Buffer;
@@ -54,8 +57,10 @@ export function upgradeHandshake(
     return;
   }
   let upstream: Socket;
+  const reads = target.secure ? undefined : new UpstreamReads();
   try {
-    upstream = connectUpstream(target, clientTls);
+    upstream = connectUpstream(target, clientTls, reads?.readOptions());
+    reads?.attach(upstream);
   } catch (error) {
     done(error as Error);
     return;
@@ -123,7 +128,7 @@ export function upgradeHandshake(
       return;
     }
     upstream.pause();
-    done(undefined, { upstream, answer, early: Buffer.concat(early, earlyBytes) });
+    done(undefined, { upstream, reads, answer, early: Buffer.concat(early, earlyBytes) });
   };
   upstream.once(readyEvent(target), onReady);
   upstream.on("data", onData);

@@ -108,7 +108,7 @@ export class WebSocketRelay implements PairOwner {
         rejectUpgrade(socket, 503);
         return;
       }
-      const { upstream, answer, early } = outcome;
+      const { upstream, reads, answer, early } = outcome;
       if (events.proxyResponse.active) events.proxyResponse.publish({ status: answer.head.status });
       // The upstream's answer goes to the client byte for byte, head included.
       socket.write(answer.raw);
@@ -117,7 +117,8 @@ export class WebSocketRelay implements PairOwner {
         passRefusal(socket, upstream, answer.rest, answer.head.framing, options.deadlines.responseMs);
         return;
       }
-      this.pair(socket, upstream, match, tap);
+      const pair = this.pair(socket, upstream, match, tap);
+      reads?.relayTo(pair, socket);
       tap?.opened(answer.headers);
       if (answer.rest.length > 0) {
         socket.write(answer.rest);
@@ -148,11 +149,12 @@ export class WebSocketRelay implements PairOwner {
     if (events.webSocketClosed.active) events.webSocketClosed.publish({ route: pair.route.prefix });
   }
 
-  private pair(client: Duplex, server: Socket, route: RouteMatch, tap: GuardedTap | undefined): void {
+  private pair(client: Duplex, server: Socket, route: RouteMatch, tap: GuardedTap | undefined): RelayedPair {
     const pair = new RelayedPair(client, server, route, tap, this);
     this.open.add(pair);
     if (events.webSocketOpened.active) events.webSocketOpened.publish({ route: route.prefix });
     pair.start();
+    return pair;
   }
 
   private safeTap(url: string, req: IncomingMessage, match: RouteMatch): GuardedTap | undefined {

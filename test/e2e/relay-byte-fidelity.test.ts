@@ -172,3 +172,64 @@ t.test("relayed bytes are never changed, whatever they are", async (t) => {
     "no uncaught error was logged",
   );
 });
+
+/** Kernel-like output: valid binary frames from a few bytes to 200 KB (many span the proxy's 64 KiB reads). */
+function outputFrames(random: () => number, total: number): Buffer {
+  const frames: Buffer[] = [];
+  for (let length = 0; length < total; length += frames[frames.length - 1]!.length) {
+    const size = random() < 0.2 ? randomInt(random, 200_000) : randomInt(random, 3_000);
+    frames.push(encodeFrame({ opcode: OP_BINARY, payload: randomBytesFrom(random, size) }));
+  }
+  return Buffer.concat(frames);
+}
+
+t.test("clients that stop reading get every byte unchanged while other sockets stream", async (t) => {
+  // The proxy reads an upstream into memory it reuses, and must not read into it again while a write to a slow
+  // client still holds its bytes; sockets that rest share one memory. Four sockets stream at once, each client
+  // stopping for a while every few reads, so writes are left pending on every socket while the others read.
+  const backend = await rawBackend();
+  t.teardown(() => {
+    backend.server.closeAllConnections();
+    backend.server.close();
+  });
+  const proxy = await startLoopbackProxy(t, ["--default-target", `http://127.0.0.1:${backend.port}`], {
+    ready: /Route added \//,
+  });
+  const { port } = proxy;
+  const sockets = [];
+  for (let i = 0; i < 4; i++) {
+    const accepted = backend.next();
+    const client = connect(port, "127.0.0.1");
+    await once(client, "connect");
+    const fromProxy: Buffer[] = [];
+    client.on("data", (chunk: Buffer) => fromProxy.push(chunk));
+    client.write(
+      `GET /user/slow/api/kernels/${randomUUID()}/channels?session_id=${randomUUID()} HTTP/1.1\r\n` +
+        `Host: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    const upstream = await accepted;
+    const head = await receiveExactly(() => Buffer.concat(fromProxy), 1);
+    sockets.push({ client, upstream, fromProxy, bodyStart: head.indexOf("\r\n\r\n") + 4 });
+  }
+  await Promise.all(
+    sockets.map(async ({ client, upstream, fromProxy, bodyStart }, i) => {
+      const random = seededRandom(2000 + i);
+      const toClient = outputFrames(random, 6 * 1024 * 1024);
+      client.on("data", () => {
+        if (random() < 0.1) {
+          client.pause();
+          setTimeout(() => client.resume(), randomInt(random, 30));
+        }
+      });
+      await writeInChunks(upstream.socket, toClient, random);
+      const atClient = (
+        await receiveExactly(() => Buffer.concat(fromProxy), bodyStart + toClient.length)
+      ).subarray(bodyStart);
+      t.ok(atClient.equals(toClient), `socket ${i}: ${toClient.length} server bytes arrived unchanged`);
+      client.destroy();
+      upstream.socket.destroy();
+    }),
+  );
+  t.equal(proxy.process.child.exitCode, null, "the proxy process is alive");
+});
