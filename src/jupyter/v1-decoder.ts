@@ -46,15 +46,11 @@ const SHELL = Buffer.from("shell");
  * A message whose table cannot be read counts as shell, so the decoder decides.
  */
 export function v1OnShellChannel(bytes: Buffer, start: number, length: number): boolean {
-  if (length < 24 || bytes.readUInt32LE(start + 4) !== 0) return true;
-  const count = bytes.readUInt32LE(start);
-  const channelStart = bytes.readUInt32LE(start + 8);
-  const channelEnd = bytes.readUInt32LE(start + 16);
-  if (
-    count < REQUIRED_OFFSETS ||
-    bytes.readUInt32LE(start + 12) !== 0 ||
-    bytes.readUInt32LE(start + 20) !== 0
-  )
+  if (length < 24 || uint32At(bytes, start + 4) !== 0) return true;
+  const count = uint32At(bytes, start);
+  const channelStart = uint32At(bytes, start + 8);
+  const channelEnd = uint32At(bytes, start + 16);
+  if (count < REQUIRED_OFFSETS || uint32At(bytes, start + 12) !== 0 || uint32At(bytes, start + 20) !== 0)
     return true;
   if (channelStart < 8 * (count + 1) || channelEnd < channelStart || channelEnd > length) return true;
   if (channelEnd - channelStart !== SHELL.length) return false;
@@ -62,6 +58,14 @@ export function v1OnShellChannel(bytes: Buffer, start: number, length: number): 
   // long as `shell`, differs at the first).
   for (let i = 0; i < SHELL.length; i++) if (bytes[start + channelStart + i] !== SHELL[i]) return false;
   return true;
+}
+
+/**
+ * `bytes.readUInt32LE(at)` for an `at` the caller has checked: this runs for every kernel message, and Node's
+ * method (argument checks, then the same four loads) was not inlined there (a tenth of the tap's time per message).
+ */
+function uint32At(bytes: Buffer, at: number): number {
+  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16)) + bytes[at + 3]! * 0x1000000;
 }
 
 /** The first six offsets, checked to be inside the message and in order; undefined for anything malformed. */

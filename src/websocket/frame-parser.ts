@@ -63,6 +63,8 @@ export interface FrameParserStats {
 
 /** 2^53: lengths above this cannot be represented exactly, and no real frame comes near it. */
 const MAX_SAFE_HIGH_WORD = 0x1fffff;
+/** The longest frame header: 2 bytes, a 64-bit length, a masking key. */
+const MAX_HEADER_BYTES = 14;
 
 type FrameUse = "collect" | "skip";
 
@@ -80,6 +82,11 @@ function maskedNeedle(mark: Buffer, key: number, phase: number): Buffer {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The unsigned big-endian 32-bit number at `at`, which the caller has checked is inside `bytes`. */
+function uint32BE(bytes: Buffer, at: number): number {
+  return bytes[at]! * 0x1000000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
+}
 
 export class FrameParser {
   // Counts as plain fields, not one stats object: a busy kernel socket makes a parser per message.
@@ -222,6 +229,8 @@ export class FrameParser {
   }
 
   private consumeHeader(chunk: Buffer, pos: number): number {
+    if (this.headerHave === 0 && pos + MAX_HEADER_BYTES <= chunk.length)
+      return this.consumeWholeHeader(chunk, pos);
     while (pos < chunk.length) {
       const byte = chunk[pos++]!;
       const at = this.headerHave++;
@@ -252,6 +261,39 @@ export class FrameParser {
       }
     }
     return pos;
+  }
+
+  /**
+   * A header that lies wholly in `chunk` (nearly every one), read at once: the same fields as byte by byte
+   * (`bench/micro/kernel-stream`, the tap on a v1 kernel→browser stream: 130 → 120 ns per message).
+   */
+  private consumeWholeHeader(chunk: Buffer, pos: number): number {
+    this.byte0 = chunk[pos]!;
+    const byte1 = chunk[pos + 1]!;
+    const lengthCode = byte1 & 0x7f;
+    this.masked = (byte1 & 0x80) !== 0;
+    let at = pos + 2;
+    if (lengthCode < 126) {
+      this.frameLength = lengthCode;
+    } else if (lengthCode === 126) {
+      this.frameLength = (chunk[at]! << 8) | chunk[at + 1]!;
+      at += 2;
+    } else {
+      const high = uint32BE(chunk, at);
+      if (high > MAX_SAFE_HIGH_WORD) {
+        this.fail("64-bit frame length out of range");
+        return at + 4;
+      }
+      this.frameLength = high * 0x100000000 + uint32BE(chunk, at + 4);
+      at += 8;
+    }
+    this.mask = 0;
+    if (this.masked) {
+      this.mask = uint32BE(chunk, at);
+      at += 4;
+    }
+    this.startFrame(chunk, at);
+    return at;
   }
 
   /** `pos`: where the frame's payload starts in `chunk`. */

@@ -121,6 +121,63 @@ t.test("one byte at a time and random splits give the same messages", async (t) 
   }
 });
 
+t.test("headers read whole and headers read byte by byte agree on everything", async (t) => {
+  // Whole headers are read at once, split ones byte by byte: streams of valid frames of every length form, masked
+  // or not, with violations and garbage among them, must give the same messages, counts, verdict and state either
+  // way (the first is how the parser reads whole chunks, the second how it reads 1-byte ones).
+  const random = seededRandom(99);
+  const violations = [
+    Buffer.from([0x82, 0x7f, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]), // 64-bit length beyond 2^53
+    Buffer.from([0x82, 0x7f, 0x00, 0x1f, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]), // at 2^53
+    encodeFrame({ opcode: 3, payload: Buffer.from("x") }),
+    encodeFrame({ opcode: OP_TEXT, rsvBits: 0x20, payload: Buffer.from("x") }),
+  ];
+  const state = (parser: FrameParser) => ({
+    stats: parser.stats,
+    gaveUp: parser.gaveUp,
+    atFrameBoundary: parser.atFrameBoundary,
+    atRest: parser.atRest,
+  });
+  let compared = 0;
+  for (let stream = 0; stream < 300; stream++) {
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 8; i++) {
+      const roll = random();
+      if (roll < 0.05) parts.push(violations[Math.floor(random() * violations.length)]!);
+      else if (roll < 0.1) parts.push(randomBytesFrom(random, 1 + Math.floor(random() * 20)));
+      else {
+        const size = [0, 3, 125, 126, 127, 65535, 65536, 70000][Math.floor(random() * 8)]!;
+        parts.push(
+          encodeFrame({
+            opcode: random() < 0.5 ? OP_BINARY : OP_TEXT,
+            fin: random() < 0.9,
+            payload: randomBytesFrom(random, size),
+            maskKey: random() < 0.5 ? randomBytesFrom(random, 4) : undefined,
+          }),
+        );
+      }
+    }
+    const bytes = Buffer.concat(parts);
+    const whole = collector({ maxMessageBytes: 100_000 });
+    whole.parser.push(bytes);
+    const bytewise = collector({ maxMessageBytes: 100_000 });
+    for (let i = 0; i < bytes.length; i++) bytewise.parser.push(bytes.subarray(i, i + 1));
+    const same =
+      JSON.stringify(state(whole.parser)) === JSON.stringify(state(bytewise.parser)) &&
+      whole.received.length === bytewise.received.length &&
+      whole.received.every(
+        (r, i) =>
+          r.opcode === bytewise.received[i]!.opcode && r.payload.equals(bytewise.received[i]!.payload),
+      );
+    if (!same) {
+      t.same(state(whole.parser), state(bytewise.parser), `stream ${stream}: whole and byte by byte differ`);
+      return;
+    }
+    compared++;
+  }
+  t.equal(compared, 300, "300 streams read alike");
+});
+
 t.test("a 5 MB single frame (64-bit length), whole and in 64 KiB reads", async (t) => {
   const payload = randomBytesFrom(seededRandom(5), 5 * 1024 * 1024);
   for (const maskKey of [undefined, KEY]) {
