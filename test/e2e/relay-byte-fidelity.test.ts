@@ -3,7 +3,8 @@ import { connect, type Socket } from "node:net";
 import { once } from "node:events";
 import { randomUUID } from "node:crypto";
 import t from "tap";
-import { startLoopbackProxy } from "../support/loopback-proxy.js";
+import { startLoopbackProxy, type LoopbackProxy } from "../support/loopback-proxy.js";
+import type { Teardown } from "../support/temp-dir.js";
 import { waitUntil } from "../support/wait.js";
 import {
   encodeFrame,
@@ -117,7 +118,12 @@ async function receiveExactly(read: () => Buffer, length: number): Promise<Buffe
   return read();
 }
 
-t.test("relayed bytes are never changed, whatever they are", async (t) => {
+type RawBackend = Awaited<ReturnType<typeof rawBackend>>;
+
+/** A raw backend and the proxy in front of it, both stopped when `t` ends. */
+async function relayThroughProxy(
+  t: Teardown,
+): Promise<{ backend: RawBackend; port: number; proxy: LoopbackProxy }> {
   const backend = await rawBackend();
   t.teardown(() => {
     backend.server.closeAllConnections();
@@ -126,30 +132,44 @@ t.test("relayed bytes are never changed, whatever they are", async (t) => {
   const proxy = await startLoopbackProxy(t, ["--default-target", `http://127.0.0.1:${backend.port}`], {
     ready: /Route added \//,
   });
-  const { port } = proxy;
+  return { backend, port: proxy.port, proxy };
+}
+
+/** Opens a kernel-channel WebSocket through the proxy: the client, its upstream end, and where the body starts. */
+async function openKernelSocket(
+  port: number,
+  backend: RawBackend,
+  user: string,
+): Promise<{
+  client: Socket;
+  upstream: { socket: Socket; received: () => Buffer };
+  fromProxy: Buffer[];
+  bodyStart: number;
+}> {
+  const accepted = backend.next();
+  const client = connect(port, "127.0.0.1");
+  await once(client, "connect");
+  const fromProxy: Buffer[] = [];
+  client.on("data", (chunk: Buffer) => fromProxy.push(chunk));
+  client.write(
+    `GET /user/${user}/api/kernels/${randomUUID()}/channels?session_id=${randomUUID()} HTTP/1.1\r\n` +
+      `Host: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  );
+  const upstream = await accepted;
+  const head = await receiveExactly(() => Buffer.concat(fromProxy), 1);
+  return { client, upstream, fromProxy, bodyStart: head.indexOf("\r\n\r\n") + 4 };
+}
+
+t.test("relayed bytes are never changed, whatever they are", async (t) => {
+  const { backend, port, proxy } = await relayThroughProxy(t);
 
   for (let round = 0; round < 10; round++) {
     const random = seededRandom(1000 + round);
     const kind = round % 5;
     const toServer = hostileStream(random, true, kind);
     const toClient = hostileStream(random, false, (kind + 2) % 5);
-
-    const accepted = backend.next();
-    const client = connect(port, "127.0.0.1");
-    await once(client, "connect");
-    const fromProxy: Buffer[] = [];
-    client.on("data", (chunk: Buffer) => fromProxy.push(chunk));
-    client.write(
-      `GET /user/fuzz/api/kernels/${randomUUID()}/channels?session_id=${randomUUID()} HTTP/1.1\r\n` +
-        `Host: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    );
-    const upstream = await accepted;
-    const headEnd = async () => {
-      const all = await receiveExactly(() => Buffer.concat(fromProxy), 1);
-      return all.indexOf("\r\n\r\n") + 4;
-    };
-    const bodyStart = await headEnd();
+    const { client, upstream, fromProxy, bodyStart } = await openKernelSocket(port, backend, "fuzz");
     await Promise.all([
       writeInChunks(client, toServer, random),
       writeInChunks(upstream.socket, toClient, random),
@@ -187,31 +207,9 @@ t.test("clients that stop reading get every byte unchanged while other sockets s
   // The proxy reads an upstream into memory it reuses, and must not read into it again while a write to a slow
   // client still holds its bytes; sockets that rest share one memory. Four sockets stream at once, each client
   // stopping for a while every few reads, so writes are left pending on every socket while the others read.
-  const backend = await rawBackend();
-  t.teardown(() => {
-    backend.server.closeAllConnections();
-    backend.server.close();
-  });
-  const proxy = await startLoopbackProxy(t, ["--default-target", `http://127.0.0.1:${backend.port}`], {
-    ready: /Route added \//,
-  });
-  const { port } = proxy;
+  const { backend, port, proxy } = await relayThroughProxy(t);
   const sockets = [];
-  for (let i = 0; i < 4; i++) {
-    const accepted = backend.next();
-    const client = connect(port, "127.0.0.1");
-    await once(client, "connect");
-    const fromProxy: Buffer[] = [];
-    client.on("data", (chunk: Buffer) => fromProxy.push(chunk));
-    client.write(
-      `GET /user/slow/api/kernels/${randomUUID()}/channels?session_id=${randomUUID()} HTTP/1.1\r\n` +
-        `Host: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-    );
-    const upstream = await accepted;
-    const head = await receiveExactly(() => Buffer.concat(fromProxy), 1);
-    sockets.push({ client, upstream, fromProxy, bodyStart: head.indexOf("\r\n\r\n") + 4 });
-  }
+  for (let i = 0; i < 4; i++) sockets.push(await openKernelSocket(port, backend, "slow"));
   await Promise.all(
     sockets.map(async ({ client, upstream, fromProxy, bodyStart }, i) => {
       const random = seededRandom(2000 + i);
