@@ -41,7 +41,7 @@ export interface PendingExecutionsOptions {
  * Cell runs are not remembered: a reply to one is recorded exactly like a reply to a request this proxy never
  * saw (sent before it started, or replayed), so remembering them would change nothing. It would cost, though:
  * a class that starts its cells at once keeps thousands of entries alive long enough to reach V8's old space,
- * and on one kernel socket streaming at full speed the extra major collections were a tenth of the proxy's CPU.
+ * and on one kernel socket streaming at full speed the extra major collections were a fifth of the proxy's CPU.
  */
 export class PendingExecutions {
   private readonly requests: PendingMap<true>;

@@ -45,20 +45,15 @@ export class ReadBuffer {
   private memory: Buffer | undefined;
   /** Memory with bytes the consumer still held after their read (made with the first). */
   private handedOff: Buffer[] | undefined;
-  private resting: boolean;
+  private resting = false;
   /** Resting, this connection holds one of the RESTING_KEEPERS places and reads into its own memory. */
   private keeper = false;
 
   /**
    * `mayKeep`: whether, resting, this connection may take one of the RESTING_KEEPERS places (pooled connections,
-   * woken again within microseconds; not relayed WebSockets, which may rest for hours). `resting`: how it starts.
+   * woken again within microseconds; not relayed WebSockets, which may rest for hours).
    */
-  constructor(
-    private readonly mayKeep = true,
-    resting = false,
-  ) {
-    this.resting = resting;
-  }
+  constructor(private readonly mayKeep = true) {}
 
   /** For `onread.buffer`: Node asks before every read where the bytes are to go. */
   readonly next = (): Buffer => {

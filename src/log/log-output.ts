@@ -25,6 +25,7 @@ export interface LogOutputOptions {
  */
 const TRANSIENT = new Set(["EAGAIN", "ENOSPC", "EINTR"]);
 
+// Two calls, not one: `writeSync` has one overload for strings and one for buffers, none for either.
 const systemWrite = (fd: number, data: string | Buffer): number =>
   typeof data === "string" ? writeSync(fd, data) : writeSync(fd, data);
 

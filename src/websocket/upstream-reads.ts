@@ -25,7 +25,9 @@ export class UpstreamReads extends ReadBuffer {
 
   constructor() {
     // Relayed sockets may rest for hours: none of them takes a place among the pooled connections' keepers.
-    super(false, true);
+    super(false);
+    // Until a burst, as before the first read: Node asks for the first read's memory when the socket opens.
+    this.rest();
   }
 
   /** The `onread` option for `socket`, which this object then reads for. */
