@@ -6,6 +6,7 @@ import type { RouteStore } from "../routing/route-store.js";
 import { loadStorageBackend } from "../routing/storage-backend.js";
 import type { RedisRouteStore } from "../routing/redis/redis-route-store.js";
 import { events } from "../events.js";
+import { restoreFastStringPrototype } from "./fast-string-prototype.js";
 
 export interface RouteStoreStatus {
   backend: RouteStorage["kind"];
@@ -37,6 +38,7 @@ export async function openRouteStore(storage: RouteStorage, log: Logger): Promis
       let store: RouteStore;
       try {
         store = await loadStorageBackend(storage.module, log);
+        restoreFastStringPrototype();
       } catch (error) {
         // A module that cannot be found or is not a store is the operator's configuration, not a crash.
         throw new ConfigError(
@@ -52,6 +54,7 @@ export async function openRouteStore(storage: RouteStorage, log: Logger): Promis
     case "redis": {
       // ioredis is loaded only when Redis is used: a third of a second of start-up otherwise spent for nothing.
       const { RedisRouteStore } = await import("../routing/redis/redis-route-store.js");
+      restoreFastStringPrototype();
       let store: RedisRouteStore;
       try {
         store = await RedisRouteStore.open(storage.url, {
