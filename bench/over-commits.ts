@@ -80,8 +80,11 @@ function caseOf(label: string): string {
 
 async function measure(ctx: BenchContext, point: CommitPoint): Promise<void> {
   const idle = await idleWebSockets.run(ctx);
-  const [afterKernelInfo] = rowsLabelled(idle.rows, "proxy RSS per idle kernel WebSocket after kernel_info");
-  const [handshake] = rowsLabelled(idle.rows, "proxy RSS per idle WebSocket, handshake only");
+  const [afterKernelInfo] = rowsLabelled(
+    idle.rows,
+    "proxy RSS per idle kernel WebSocket after kernel_info, settled",
+  );
+  const [handshake] = rowsLabelled(idle.rows, "proxy RSS per idle WebSocket, handshake only, settled");
   point.idleAfterKernelInfoKb = afterKernelInfo?.values.baseline;
   point.chpIdleAfterKernelInfoKb = afterKernelInfo?.values.chp;
   point.idleHandshakeKb = handshake?.values.baseline;
@@ -109,7 +112,7 @@ function chart(points: readonly CommitPoint[], started: string, sockets: number)
     labels,
     [
       {
-        title: `proxy RSS per idle kernel WebSocket (${sockets.toLocaleString("en")} held)`,
+        title: `proxy RSS per idle kernel WebSocket, settled (${sockets.toLocaleString("en")} held)`,
         unit: "KB per socket",
         goal: { value: 10, text: "goal ≤ 10 KB after kernel_info" },
         series: [
