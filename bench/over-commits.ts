@@ -82,9 +82,12 @@ async function measure(ctx: BenchContext, point: CommitPoint): Promise<void> {
   const idle = await idleWebSockets.run(ctx);
   const [afterKernelInfo] = rowsLabelled(
     idle.rows,
-    "proxy RSS per idle kernel WebSocket after kernel_info, settled",
+    "proxy RSS per idle kernel WebSocket after kernel_info, after a full GC",
   );
-  const [handshake] = rowsLabelled(idle.rows, "proxy RSS per idle WebSocket, handshake only, settled");
+  const [handshake] = rowsLabelled(
+    idle.rows,
+    "proxy RSS per idle WebSocket, handshake only, after a full GC",
+  );
   point.idleAfterKernelInfoKb = afterKernelInfo?.values.baseline;
   point.chpIdleAfterKernelInfoKb = afterKernelInfo?.values.chp;
   point.idleHandshakeKb = handshake?.values.baseline;
@@ -112,7 +115,7 @@ function chart(points: readonly CommitPoint[], started: string, sockets: number)
     labels,
     [
       {
-        title: `proxy RSS per idle kernel WebSocket, settled (${sockets.toLocaleString("en")} held)`,
+        title: `proxy RSS per idle kernel WebSocket after a full GC (${sockets.toLocaleString("en")} held)`,
         unit: "KB per socket",
         goal: { value: 10, text: "goal ≤ 10 KB after kernel_info" },
         series: [
