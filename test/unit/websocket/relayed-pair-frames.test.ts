@@ -56,8 +56,9 @@ t.test(
     const whole = text("a whole frame");
     rested.kernel.write(whole);
     cut.kernel.write(whole);
-    cut.kernel.write(text("half of this one").subarray(0, 7));
-    const cutSoFar = latin1(whole) + latin1(text("half of this one").subarray(0, 7));
+    const halfFrame = text("half of this one").subarray(0, 7);
+    cut.kernel.write(halfFrame);
+    const cutSoFar = latin1(whole) + latin1(halfFrame);
     await waitUntil(() => atRested.text() === latin1(whole) && atCut.text() === cutSoFar, "frames relayed");
 
     rested.pair.closeGoingAway(1000);
