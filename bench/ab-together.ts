@@ -23,6 +23,7 @@ import path from "node:path";
 import { startBackend } from "./lib/backend.js";
 import { installCleanup, pinSelf, stopAll } from "./lib/children.js";
 import { loadTogether, streamTogether } from "./lib/load-together.js";
+import { failFor, positiveWholeNumbers } from "./lib/script-args.js";
 import { median } from "./lib/stats.js";
 import { startTargets, stopTargets, type Target, type TargetKind } from "./lib/targets.js";
 
@@ -42,10 +43,7 @@ const { values } = parseArgs({
   },
 });
 
-function fail(message: string): never {
-  console.error(`ab-together: ${message}`);
-  process.exit(1);
-}
+const fail = failFor("ab-together");
 
 const other: TargetKind =
   values.against === "chp"
@@ -60,13 +58,22 @@ const load: Load = (LOADS as readonly string[]).includes(values.load)
   : fail(`--load must be one of ${LOADS.join(", ")}, got '${values.load}'`);
 const baselineBin =
   values.baseline === undefined ? undefined : path.resolve(values.baseline, "bin", "ltictr-proxy.js");
-const rounds = Number(values.rounds);
-const durationS = Number(values.duration);
-const sockets = Number(values.sockets);
-const messages = Number(values.messages);
-const rate = Number(values.rate);
-for (const [name, value] of Object.entries({ rounds, duration: durationS, sockets, messages, rate }))
-  if (!Number.isInteger(value) || value <= 0) fail(`--${name} must be a positive whole number`);
+const {
+  rounds,
+  duration: durationS,
+  sockets,
+  messages,
+  rate,
+} = positiveWholeNumbers(
+  {
+    rounds: values.rounds,
+    duration: values.duration,
+    sockets: values.sockets,
+    messages: values.messages,
+    rate: values.rate,
+  },
+  fail,
+);
 
 const CONNECTIONS_EACH = 25;
 const WARMUP_S = 2;
