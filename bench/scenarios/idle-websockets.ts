@@ -78,7 +78,7 @@ async function memoryPerSocket(
   const env = { ...ctx.targetOptions.env, NODE_OPTIONS: nodeOptions };
   const target = await startTarget(kind, ctx.backend.url, { ...ctx.targetOptions, env });
   const collectedRss = async (pid: number) => {
-    await inspector.collectGarbage();
+    await inspector.collectGarbage(pid);
     await sleep(AFTER_GC_MS);
     return settledRss(pid);
   };
