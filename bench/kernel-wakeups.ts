@@ -6,7 +6,7 @@
  * client and the fake kernel share it). The fake kernel writes each message with its own system call whichever
  * proxy is in between, so what the load core does beyond that is set by the proxy's writes to the client: a
  * proxy that reads each socket as soon as a message arrives writes smaller pieces more often, and every piece
- * that finds the client asleep wakes it, in the kernel's time slice.
+ * that finds the client asleep wakes it, in time the fake kernel on the same core needed.
  *
  *   npm run build && node dist/bench/kernel-wakeups.js [--targets ltictr,chp] [--baseline ../old-checkout]
  *       [--sockets 50] [--format v1|legacy] [--messages 100000] [--runs 2]
