@@ -12,6 +12,14 @@ const MSGS_PER_REQUEST = 100;
 const FORMATS: readonly WireFormat[] = ["v1", "legacy"];
 /** Requests of the unmeasured stream each target gets first (10,000 messages). */
 const WARMUP_REQUESTS = 100;
+/**
+ * Runs per target and case, at least (the median counts). A run's CPU per message depends on whether the load kept
+ * the proxy busy: in some runs, of either proxy and most often the first, the fake kernel and the client on the
+ * load core produced more slowly, the proxy waited for every few messages (one socket: 7–27 reads per 100 messages
+ * instead of ≈ 3) and paid up to 3.4 µs per message instead of 1.1–1.5. With two runs, one such run made half the
+ * figure.
+ */
+const MIN_RUNS = 5;
 
 interface FormatSamples {
   rate: Map<TargetKind, number[]>;
@@ -86,7 +94,8 @@ export const kernelWsStream: Scenario = {
       for (const format of FORMATS)
         for (const sockets of socketCounts) {
           const samples: FormatSamples = { rate: new Map(), cpu: new Map(), captured: new Map() };
-          for (let round = 0; round < ctx.options.rounds; round++) {
+          const runs = ctx.options.quick ? ctx.options.rounds : Math.max(ctx.options.rounds, MIN_RUNS);
+          for (let round = 0; round < runs; round++) {
             for (const kind of alternatingOrder([...targets.keys()], round)) {
               const target = targets.get(kind);
               if (target) await streamOnce(ctx, target, format, sockets, samples, notes);
