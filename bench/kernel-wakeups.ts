@@ -100,6 +100,17 @@ function perMessage(counts: Map<string, number>, event: string, relayed: number)
   return ((counts.get(event) ?? NaN) / relayed).toFixed(3);
 }
 
+/** Streams about `count` kernel messages through `target` over `--sockets` sockets; the stream client's result. */
+function stream(target: Target, count: number): Promise<unknown> {
+  return runAgent("ws-stream-client", {
+    url: wsUrl(target),
+    connections: sockets,
+    requests: Math.max(1, Math.round(count / sockets / MSGS_PER_REQUEST)),
+    "msgs-per-request": MSGS_PER_REQUEST,
+    format,
+  });
+}
+
 async function measure(target: Target): Promise<void> {
   if (target.pid === undefined) fail(`${target.kind} has no process id`);
   const proxy = count(PROXY_EVENTS, ["-p", String(target.pid)]);
@@ -107,13 +118,7 @@ async function measure(target: Target): Promise<void> {
   // perf needs a moment to attach before the stream starts.
   await new Promise((resolve) => setTimeout(resolve, 300));
   const cpu = startCpuMeter(target.pid);
-  const result = await runAgent("ws-stream-client", {
-    url: wsUrl(target),
-    connections: sockets,
-    requests: Math.max(1, Math.round(messages / sockets / MSGS_PER_REQUEST)),
-    "msgs-per-request": MSGS_PER_REQUEST,
-    format,
-  });
+  const result = await stream(target, messages);
   const used = cpu();
   const [atProxy, atLoad] = await Promise.all([proxy.stop(), load.stop()]);
   const relayed = resultNumber(result, "messages");
@@ -141,13 +146,7 @@ try {
     );
     for (const target of targets.values()) {
       // Unmeasured first: the relay's hot paths compiled, as scenario 3 does.
-      await runAgent("ws-stream-client", {
-        url: wsUrl(target),
-        connections: sockets,
-        requests: Math.max(1, Math.round(messages / 2 / sockets / MSGS_PER_REQUEST)),
-        "msgs-per-request": MSGS_PER_REQUEST,
-        format,
-      });
+      await stream(target, messages / 2);
     }
     for (let run = 0; run < runs; run++)
       for (const kind of alternatingOrder(kinds, run)) await measure(targets.get(kind) as Target);
