@@ -123,6 +123,8 @@ export interface UpstreamConfig {
   queueLimit: number;
   /** The longest wait for a connection before 503. */
   queueTimeoutMs: number;
+  /** `--websocket-hold`: how long a WebSocket upstream's small read may be followed by a pause; 0 = never. */
+  websocketHoldMs: number;
 }
 
 export type ErrorPages =

@@ -265,6 +265,12 @@ export const OPTIONS = {
     "Longest wait for an upstream connection before the proxy answers 503",
     { default: 15_000 },
   ),
+  websocketHold: ms(
+    "--websocket-hold",
+    "<ms>",
+    "Longest wait of a WebSocket upstream's small reads, so that pieces sent one by one reach the client together (0 = relay each read at once)",
+    { default: 1, max: 1000 },
+  ),
   captureSocketMemory: {
     type: "integer",
     flag: "--capture-socket-memory",

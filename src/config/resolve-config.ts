@@ -251,6 +251,7 @@ export function resolveConfig(given: OptionValues, env: NodeJS.ProcessEnv): Conf
       clientSharePercent: valueOf(values, "upstreamClientShare"),
       queueLimit: valueOf(values, "upstreamQueueLimit"),
       queueTimeoutMs: valueOf(values, "upstreamQueueTimeout"),
+      websocketHoldMs: valueOf(values, "websocketHold"),
     },
     forwarding: {
       xForward: values.xForward !== false,

@@ -27,6 +27,7 @@ import { ActivityRecorder } from "../routing/activity-recorder.js";
 import { addStartupRoute, type RouteStore } from "../routing/route-store.js";
 import { publicListenerTlsFiles } from "../tls/tls-files.js";
 import { VERSION } from "../version.js";
+import { ReadHold } from "../websocket/read-hold.js";
 import { WebSocketRelay, type RelayStatus } from "../websocket/ws-relay.js";
 import { Lifecycle } from "./lifecycle.js";
 import { PoolSweep } from "./pool-sweep.js";
@@ -430,6 +431,7 @@ function buildProxying(
     activity,
     log,
     taps: parts.capture,
+    readHold: config.upstream.websocketHoldMs > 0 ? new ReadHold(config.upstream.websocketHoldMs) : undefined,
   });
   const dispatcher = new ProxyDispatcher({
     store,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Duplex } from "node:stream";
 import { FrameParser } from "./frame-parser.js";
 import type { GuardedTap } from "./guarded-tap.js";
+import type { HeldReads } from "./read-hold.js";
 import type { RouteMatch } from "../routing/route-store.js";
 import type { FrameDirection } from "./socket-tap.js";
 
@@ -74,6 +75,7 @@ export class RelayedPair {
   /** The tap that follows the frames instead, when there is one. */
   private readonly framesTap: GuardedTap | undefined;
   private closed = false;
+  private goingAway = false;
 
   constructor(
     readonly client: Duplex,
@@ -82,6 +84,8 @@ export class RelayedPair {
     readonly route: RouteMatch,
     private readonly tap: GuardedTap | undefined,
     private readonly owner: PairOwner,
+    /** The upstream's reads, when a small read may hold them (see ReadHold). */
+    private readonly serverReads?: HeldReads,
   ) {
     // A tap that parses the frames anyway answers for the boundaries: each chunk is then parsed once.
     this.framesTap = tap?.tracksFrames ? tap : undefined;
@@ -109,8 +113,15 @@ export class RelayedPair {
     server.on("data", onServerData);
   }
 
+  /** Whether bytes still go from side to side (not after shutdown's close frames). */
+  get relaying(): boolean {
+    return !this.closed && !this.goingAway;
+  }
+
   fromClient(chunk: Buffer): void {
     this.forward(this.client, this.server, chunk);
+    // A client that sends waits for an answer (a cell run, a widget's comm message): it is not held back.
+    this.serverReads?.releaseHold();
     if (!this.framesTap) this.toServer = followFrames(this.toServer, chunk);
     this.owner.clientActivity(this);
     this.tap?.clientBytes(chunk);
@@ -150,6 +161,7 @@ export class RelayedPair {
    */
   closeGoingAway(graceMs: number): void {
     const { client, server } = this;
+    this.goingAway = true;
     client.pause();
     server.pause();
     if (this.betweenFrames("toClient")) client.write(CLOSE_GOING_AWAY);

@@ -17,6 +17,7 @@ import type { RouteMatch } from "../routing/route-store.js";
 import { endWithGrace } from "./end-with-grace.js";
 import { GuardedTap } from "./guarded-tap.js";
 import { passRefusal, REFUSAL_GRACE_MS } from "./pass-refusal.js";
+import type { HeldReads, ReadHold } from "./read-hold.js";
 import { RelayedPair, type PairOwner } from "./relayed-pair.js";
 import type { SocketTapFactory } from "./socket-tap.js";
 import { upgradeHandshake, type HandshakeDeadlines } from "./upgrade-handshake.js";
@@ -30,6 +31,8 @@ export interface WebSocketRelayOptions {
   log: Logger;
   /** Chooses the sockets to inspect (kernel channels) and observes them. */
   taps?: SocketTapFactory;
+  /** Holds plain upstreams' small reads so that their pieces go to the client together; none: read at once. */
+  readHold?: ReadHold;
 }
 
 /** Writes a complete, closing HTTP error on a socket that asked for an upgrade (CHP left some open). */
@@ -117,8 +120,8 @@ export class WebSocketRelay implements PairOwner {
         passRefusal(socket, upstream, answer.rest, answer.head.framing, options.deadlines.responseMs);
         return;
       }
-      const pair = this.pair(socket, upstream, match, tap);
-      reads?.relayTo(pair, socket);
+      const pair = this.pair(socket, upstream, match, tap, reads);
+      reads?.relayTo(pair, socket, options.readHold);
       tap?.opened(answer.headers);
       if (answer.rest.length > 0) {
         socket.write(answer.rest);
@@ -149,8 +152,14 @@ export class WebSocketRelay implements PairOwner {
     if (events.webSocketClosed.active) events.webSocketClosed.publish({ route: pair.route.prefix });
   }
 
-  private pair(client: Duplex, server: Socket, route: RouteMatch, tap: GuardedTap | undefined): RelayedPair {
-    const pair = new RelayedPair(client, server, route, tap, this);
+  private pair(
+    client: Duplex,
+    server: Socket,
+    route: RouteMatch,
+    tap: GuardedTap | undefined,
+    serverReads: HeldReads | undefined,
+  ): RelayedPair {
+    const pair = new RelayedPair(client, server, route, tap, this, serverReads);
     this.open.add(pair);
     if (events.webSocketOpened.active) events.webSocketOpened.publish({ route: route.prefix });
     pair.start();

@@ -263,6 +263,11 @@ t.test("invalid configuration: exit 1 with one clear line", async (t) => {
     { name: "port not a number", args: ["--api-port", "80a"], message: /--api-port <n>.*'80a'/ },
     { name: "unknown option", args: ["--bogus-option"], message: /unknown option '--bogus-option'/ },
     {
+      name: "WebSocket hold beyond a second",
+      args: ["--websocket-hold", "1001"],
+      message: /--websocket-hold <ms>.*1001.*0 to 1000/,
+    },
+    {
       name: "missing certificate file",
       args: ["--ssl-cert", missing, "--ssl-key", a.key],
       message: /--ssl-cert .*no-such-cert\.pem: cannot read/,

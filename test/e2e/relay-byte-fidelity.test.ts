@@ -1,11 +1,6 @@
-import { createServer, type Server } from "node:http";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { once } from "node:events";
-import { randomUUID } from "node:crypto";
 import t from "tap";
-import { startLoopbackProxy, type LoopbackProxy } from "../support/loopback-proxy.js";
-import type { Teardown } from "../support/temp-dir.js";
-import { waitUntil } from "../support/wait.js";
 import {
   encodeFrame,
   OP_BINARY,
@@ -17,39 +12,13 @@ import {
   seededRandom,
   splitRandomly,
 } from "../support/frame-builder.js";
+import { openKernelSocket, receiveExactly, relayThroughProxy } from "../support/raw-ws-backend.js";
 
 /**
  * Property test through the binary: whatever travels over a kernel-channel WebSocket — valid frames, garbage,
  * truncated headers, 64-bit lengths, oversized and corrupt messages — arrives byte for byte on the other side,
  * in both directions, and the proxy keeps serving. The tap inspects these sockets; it must never show.
  */
-
-/** A backend that accepts any upgrade, records what it receives and sends `toClient` once connected. */
-async function rawBackend(): Promise<{
-  server: Server;
-  port: number;
-  next: () => Promise<{ socket: Socket; received: () => Buffer }>;
-}> {
-  const waiting: Array<(value: { socket: Socket; received: () => Buffer }) => void> = [];
-  const server = createServer();
-  server.on("upgrade", (_req, socket: Socket) => {
-    const chunks: Buffer[] = [];
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    socket.on("error", () => undefined);
-    socket.write(
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n",
-    );
-    waiting.shift()?.({ socket, received: () => Buffer.concat(chunks) });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as { port: number }).port;
-  return {
-    server,
-    port,
-    next: () => new Promise((resolve) => waiting.push(resolve)),
-  };
-}
 
 /** Streams of the kinds a buggy or hostile peer could send; `masked` for the client direction. */
 function hostileStream(random: () => number, masked: boolean, kind: number): Buffer {
@@ -111,54 +80,6 @@ async function writeInChunks(socket: Socket, stream: Buffer, random: () => numbe
   for (const chunk of splitRandomly(stream, random, 64 * 1024)) {
     if (!socket.write(chunk)) await once(socket, "drain");
   }
-}
-
-async function receiveExactly(read: () => Buffer, length: number): Promise<Buffer> {
-  await waitUntil(() => read().length >= length, `${length} bytes`, 20000, 20);
-  return read();
-}
-
-type RawBackend = Awaited<ReturnType<typeof rawBackend>>;
-
-/** A raw backend and the proxy in front of it, both stopped when `t` ends. */
-async function relayThroughProxy(
-  t: Teardown,
-): Promise<{ backend: RawBackend; port: number; proxy: LoopbackProxy }> {
-  const backend = await rawBackend();
-  t.teardown(() => {
-    backend.server.closeAllConnections();
-    backend.server.close();
-  });
-  const proxy = await startLoopbackProxy(t, ["--default-target", `http://127.0.0.1:${backend.port}`], {
-    ready: /Route added \//,
-  });
-  return { backend, port: proxy.port, proxy };
-}
-
-/** Opens a kernel-channel WebSocket through the proxy: the client, its upstream end, and where the body starts. */
-async function openKernelSocket(
-  port: number,
-  backend: RawBackend,
-  user: string,
-): Promise<{
-  client: Socket;
-  upstream: { socket: Socket; received: () => Buffer };
-  fromProxy: Buffer[];
-  bodyStart: number;
-}> {
-  const accepted = backend.next();
-  const client = connect(port, "127.0.0.1");
-  await once(client, "connect");
-  const fromProxy: Buffer[] = [];
-  client.on("data", (chunk: Buffer) => fromProxy.push(chunk));
-  client.write(
-    `GET /user/${user}/api/kernels/${randomUUID()}/channels?session_id=${randomUUID()} HTTP/1.1\r\n` +
-      `Host: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-  );
-  const upstream = await accepted;
-  const head = await receiveExactly(() => Buffer.concat(fromProxy), 1);
-  return { client, upstream, fromProxy, bodyStart: head.indexOf("\r\n\r\n") + 4 };
 }
 
 t.test("relayed bytes are never changed, whatever they are", async (t) => {

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { createServer, connect, type Socket } from "node:net";
 import type { Test } from "tap";
 import type { RouteMatch } from "../../../src/routing/route-store.js";
+import type { HeldReads } from "../../../src/websocket/read-hold.js";
 import { RelayedPair, type PairOwner } from "../../../src/websocket/relayed-pair.js";
 
 /** Two connected loopback sockets: `near` is the relay's side, `far` the peer's. */
@@ -34,10 +35,10 @@ export class RecordingOwner implements PairOwner {
 
 const ROUTE = { prefix: "/user/a", data: {} } as unknown as RouteMatch;
 
-export async function relayed(t: Test, owner: PairOwner) {
+export async function relayed(t: Test, owner: PairOwner, serverReads?: HeldReads) {
   const browser = await socketPair(t);
   const kernel = await socketPair(t);
-  const pair = new RelayedPair(browser.near, kernel.near, ROUTE, undefined, owner);
+  const pair = new RelayedPair(browser.near, kernel.near, ROUTE, undefined, owner, serverReads);
   pair.start();
   return { pair, browser: browser.far, kernel: kernel.far, client: browser.near, server: kernel.near };
 }

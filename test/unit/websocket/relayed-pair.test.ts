@@ -53,6 +53,26 @@ t.test("a full side pauses the other until it drains; nothing is lost", async (t
   t.notOk(client.isPaused(), "the client side flows again");
 });
 
+t.test(
+  "client bytes release the upstream's held reads; shutdown's close frames stop the relaying",
+  async (t) => {
+    let releases = 0;
+    const { pair, browser } = await relayed(t, new RecordingOwner(), { releaseHold: () => releases++ });
+    t.equal(pair.relaying, true);
+    browser.write(Buffer.from("\x81\x02hi", "latin1"));
+    await waitUntil(() => releases > 0, "the client's bytes released the upstream");
+    t.equal(releases, 1, "once per client read");
+    pair.closeGoingAway(10);
+    t.equal(pair.relaying, false, "after the close frames, held reads stay stopped");
+  },
+);
+
+t.test("a closed pair is not relaying", async (t) => {
+  const { pair } = await relayed(t, new RecordingOwner());
+  pair.close();
+  t.equal(pair.relaying, false);
+});
+
 t.test("pairs share their listeners: an idle relayed socket holds no closure of its own", async (t) => {
   const first = await relayed(t, new RecordingOwner());
   const second = await relayed(t, new RecordingOwner());

@@ -3,7 +3,8 @@ import type { Socket } from "node:net";
 import type { Writable } from "node:stream";
 import t from "tap";
 import { READ_BUFFER_BYTES } from "../../../src/http1/read-buffer.js";
-import { UpstreamReads } from "../../../src/websocket/upstream-reads.js";
+import { ReadHold } from "../../../src/websocket/read-hold.js";
+import { HELD_READ_BYTES, UpstreamReads } from "../../../src/websocket/upstream-reads.js";
 
 // The read memory of a relayed upstream socket, driven as Node drives `onread`: ask for memory, read into it, call
 // back, ask again. The rule under test: memory whose bytes a client socket still has to write is never read into
@@ -23,6 +24,7 @@ function relayed(): { reads: UpstreamReads; read: (length: number, fill: number,
         // The client's write: done at once, or left pending with the chunk's bytes.
         pending = hold ? chunk.length : 0;
       },
+      relaying: true,
     },
     {
       get writableLength() {
@@ -115,4 +117,73 @@ t.test("before the relay starts, reads are data events whose bytes stay the list
     ],
     "every chunk keeps its bytes after later reads",
   );
+});
+
+/** A relayed upstream whose small reads a long hold follows; `state` is what its release looks at. */
+function heldRelay() {
+  const reads = new UpstreamReads();
+  const socket = Object.assign(new EventEmitter(), {
+    destroyed: false,
+    resumed: 0,
+    resume: () => socket.resumed++,
+  });
+  reads.attach(socket as unknown as Socket);
+  const state = { relaying: true, needDrain: false };
+  const hold = new ReadHold(60_000);
+  reads.relayTo(
+    {
+      fromServer: () => undefined,
+      get relaying() {
+        return state.relaying;
+      },
+    },
+    {
+      writableLength: 0,
+      get writableNeedDrain() {
+        return state.needDrain;
+      },
+    } as Writable,
+    hold,
+  );
+  const { buffer, callback } = reads.readOptions();
+  /** Reads `length` bytes as Node would; returns whether Node is to read on (false: paused). */
+  const read = (length: number): boolean => callback(length, (buffer as () => Buffer)()) !== false;
+  return { reads, socket, state, hold, read };
+}
+
+t.test("a small read pauses the upstream until its release; larger and full reads do not", async (t) => {
+  const { reads, socket, hold, read } = heldRelay();
+  t.equal(read(READ_BUFFER_BYTES), true, "a full read: more is waiting, read on");
+  t.equal(
+    read(HELD_READ_BYTES),
+    true,
+    `a read of ${HELD_READ_BYTES} bytes: the upstream sends at full speed`,
+  );
+  t.equal(hold.waiting, 0);
+  t.equal(read(HELD_READ_BYTES - 1), false, "a smaller read pauses the socket");
+  t.equal(hold.waiting, 1, "and joins the window");
+  reads.releaseHold();
+  t.equal(socket.resumed, 1, "released: read again");
+  reads.releaseHold();
+  t.equal(socket.resumed, 1, "a second release (the window's end after an early one) does nothing");
+});
+
+t.test("a release leaves paused what must stay paused", async (t) => {
+  for (const [name, stop] of [
+    [
+      "the client must drain first (its drain resumes)",
+      (r: ReturnType<typeof heldRelay>) => (r.state.needDrain = true),
+    ],
+    [
+      "the relay stopped (shutdown's close frames are out)",
+      (r: ReturnType<typeof heldRelay>) => (r.state.relaying = false),
+    ],
+    ["the socket is gone", (r: ReturnType<typeof heldRelay>) => (r.socket.destroyed = true)],
+  ] as const) {
+    const relay = heldRelay();
+    t.equal(relay.read(100), false);
+    stop(relay);
+    relay.reads.releaseHold();
+    t.equal(relay.socket.resumed, 0, name);
+  }
 });
