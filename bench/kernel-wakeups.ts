@@ -6,7 +6,9 @@
  * client and the fake kernel share it). The fake kernel writes each message with its own system call whichever
  * proxy is in between, so what the load core does beyond that is set by the proxy's writes to the client: a
  * proxy that reads each socket as soon as a message arrives writes smaller pieces more often, and every piece
- * that finds the client asleep wakes it, in time the fake kernel on the same core needed.
+ * that finds the client asleep wakes it, in time the fake kernel on the same core needed. ltictr-proxy holds an
+ * upstream that just sent a small piece until its `--websocket-hold` window ends; `LTICTR_WEBSOCKET_HOLD=0` in this
+ * script's environment (the proxies inherit it) shows it reading at once.
  *
  *   npm run build && node dist/bench/kernel-wakeups.js [--targets ltictr,chp] [--baseline ../old-checkout]
  *       [--sockets 50] [--format v1|legacy] [--messages 100000] [--runs 2]
