@@ -7,6 +7,7 @@ import { startEchoBackend, startErrorPageServer, startSilentBackend } from "../s
 import { freePort } from "../support/ports.js";
 import { rawExchange } from "../support/raw-exchange.js";
 import { tempDir } from "../support/temp-dir.js";
+import { waitUntil } from "../support/wait.js";
 import { webRequest } from "../support/web-client.js";
 import { startProxyUnderTest } from "./harness.js";
 
@@ -115,6 +116,11 @@ t.test("without any error page the plain status text is sent", async (t) => {
   const failing = await webRequest(`${deadErrorTarget.url}/missing/x`);
   t.equal(failing.status, 503, "a failing error target falls back to the plain answer");
   t.equal(failing.body, "Service Unavailable");
+  // The log line may reach the pipe just after the answer.
+  await waitUntil(
+    () => /Failed to get custom error page/.test(deadErrorTarget.process.stdout()),
+    "the error target's failure logged",
+  );
   t.match(deadErrorTarget.process.stdout(), /Failed to get custom error page/);
 });
 
