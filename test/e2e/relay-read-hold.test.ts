@@ -3,6 +3,7 @@ import t from "tap";
 import { encodeFrame, OP_BINARY, OP_TEXT } from "../support/frame-builder.js";
 import { openKernelSocket, receiveExactly, relayThroughProxy } from "../support/raw-ws-backend.js";
 import type { Teardown } from "../support/temp-dir.js";
+import { sleep } from "../support/wait.js";
 
 /**
  * `--websocket-hold` through the binary: after a small read from a WebSocket upstream, the proxy reads that
@@ -14,7 +15,6 @@ import type { Teardown } from "../support/temp-dir.js";
 const HOLD_MS = 1000;
 
 const output = (text: string): Buffer => encodeFrame({ opcode: OP_TEXT, payload: Buffer.from(text) });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A kernel socket through a proxy started with `args`, whose client notes when each piece arrives. */
 async function heldSocket(t: Teardown, args: string[]) {

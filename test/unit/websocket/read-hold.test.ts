@@ -1,5 +1,6 @@
 import t from "tap";
 import { ReadHold, type HeldReads } from "../../../src/websocket/read-hold.js";
+import { sleep } from "../../support/wait.js";
 
 // One timer per window for every held socket: each is released once when the window of its first hold ends.
 
@@ -14,14 +15,14 @@ t.test("every read held in a window is released once when it ends", async (t) =>
   const hold = new ReadHold(30);
   const [a, b] = [new Counted(), new Counted()];
   hold.add(a);
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await sleep(10);
   hold.add(b);
   t.equal(hold.waiting, 2);
   t.same([a.releases, b.releases], [0, 0], "nothing is released before the window ends");
-  await new Promise((resolve) => setTimeout(resolve, 40));
+  await sleep(40);
   t.same([a.releases, b.releases], [1, 1], "both released by the window that started with the first");
   t.equal(hold.waiting, 0);
-  await new Promise((resolve) => setTimeout(resolve, 40));
+  await sleep(40);
   t.same([a.releases, b.releases], [1, 1], "and not again");
 });
 
@@ -29,11 +30,11 @@ t.test("a read held after a window ended waits for a new window", async (t) => {
   const hold = new ReadHold(20);
   const a = new Counted();
   hold.add(a);
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  await sleep(30);
   t.equal(a.releases, 1);
   hold.add(a);
   t.equal(a.releases, 1, "held again, not released at once");
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  await sleep(30);
   t.equal(a.releases, 2);
 });
 
