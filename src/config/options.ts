@@ -268,7 +268,7 @@ export const OPTIONS = {
   websocketHold: ms(
     "--websocket-hold",
     "<ms>",
-    "Longest wait of a WebSocket upstream's small reads, so that pieces sent one by one reach the client together (0 = relay each read at once)",
+    "Longest wait of a plain (not TLS) WebSocket upstream's small reads, so that pieces sent one by one reach the client together (0 = relay each read at once)",
     { default: 1, max: 1000 },
   ),
   captureSocketMemory: {
