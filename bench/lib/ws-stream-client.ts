@@ -91,6 +91,7 @@ function isExecuteReply(message: Buffer): boolean {
   const key = message.indexOf(MSG_TYPE_KEY);
   if (key < 0) return false;
   const type = key + MSG_TYPE_KEY.length;
+  if (type + REPLY_TYPE.length > message.length) return false;
   return message.compare(REPLY_TYPE, 0, REPLY_TYPE.length, type, type + REPLY_TYPE.length) === 0;
 }
 
