@@ -1,9 +1,10 @@
 /**
  * Segment-wise prefix tree of route paths (CHP's URLTrie semantics): `/b/c` matches
  * `/b/c`, `/b/c/` and `/b/c/d` but not `/b/cd`; a lookup returns the data of the deepest node that holds any.
- * Branches live in a Map, so segments named `constructor` or `__proto__` are ordinary names (CHP's plain-object
- * branches made them route to the wrong place or crash).
+ * Branches live in a hash table of our own (see SegmentTable), so segments named `constructor` or `__proto__` are
+ * ordinary names (CHP's plain-object branches made them route to the wrong place or crash).
  */
+import { SegmentTable, segmentHash } from "./segment-table.js";
 
 /** Leading and trailing slashes stripped, then split; `/` and `` give no segments. */
 export function pathSegments(path: string): string[] {
@@ -14,14 +15,13 @@ export function pathSegments(path: string): string[] {
   return start === end ? [] : path.slice(start, end).split("/");
 }
 
-interface TrieNode<T> {
-  /** Made with the first child: most nodes are leaves (one per user's server), and lookups skip them faster. */
-  branches: Map<string, TrieNode<T>> | undefined;
-  data: T | undefined;
-}
+/** A node's children: per segment, the child's data and the child's own children. */
+type Branches<T> = SegmentTable<T, Branches<T>>;
 
 export class UrlTrie<T> {
-  private readonly root: TrieNode<T> = { branches: undefined, data: undefined };
+  private rootData: T | undefined = undefined;
+  /** Made with the first child: most nodes are leaves (one per user's server), and stay without a table. */
+  private rootBranches: Branches<T> | undefined = undefined;
   private nodes = 0;
 
   /** Nodes below the root: lets route churn be checked for leftovers (removed routes must not hold memory). */
@@ -30,37 +30,63 @@ export class UrlTrie<T> {
   }
 
   add(path: string, data: T): void {
-    let node = this.root;
-    for (const segment of pathSegments(path)) {
-      node.branches ??= new Map();
-      let child = node.branches.get(segment);
-      if (!child) {
-        child = { branches: undefined, data: undefined };
-        node.branches.set(segment, child);
+    const segments = pathSegments(path);
+    if (segments.length === 0) {
+      this.rootData = data;
+      return;
+    }
+    let branches = (this.rootBranches ??= new SegmentTable());
+    for (let i = 0; ; i++) {
+      const segment = segments[i];
+      const hash = segmentHash(segment, 0, segment.length);
+      let slot = branches.find(segment, 0, segment.length, hash);
+      if (slot === -1) {
+        slot = branches.insert(segment, hash);
         this.nodes++;
       }
-      node = child;
+      if (i === segments.length - 1) {
+        branches.setData(slot, data);
+        return;
+      }
+      let below = branches.childrenAt(slot);
+      if (below === undefined) {
+        below = new SegmentTable();
+        branches.setChildren(slot, below);
+      }
+      branches = below;
     }
-    node.data = data;
   }
 
   /** Removes the data at `path` and prunes branches left empty. */
   remove(path: string): void {
-    const trail: TrieNode<T>[] = [this.root];
     const segments = pathSegments(path);
-    for (const segment of segments) {
-      const child = trail[trail.length - 1].branches?.get(segment);
-      if (!child) return;
-      trail.push(child);
+    if (segments.length === 0) {
+      this.rootData = undefined;
+      return;
     }
-    trail[trail.length - 1].data = undefined;
-    for (let i = trail.length - 1; i > 0; i--) {
-      const node = trail[i];
-      if (node.data !== undefined || node.branches !== undefined) break;
-      const parent = trail[i - 1];
-      parent.branches?.delete(segments[i - 1]);
-      if (parent.branches?.size === 0) parent.branches = undefined;
+    // The table and slot of each segment's node, root side first.
+    const tables: Branches<T>[] = [];
+    const slots: number[] = [];
+    let branches = this.rootBranches;
+    for (const segment of segments) {
+      if (branches === undefined) return;
+      const slot = branches.find(segment, 0, segment.length, segmentHash(segment, 0, segment.length));
+      if (slot === -1) return;
+      tables.push(branches);
+      slots.push(slot);
+      branches = branches.childrenAt(slot);
+    }
+    const last = tables.length - 1;
+    tables[last].setData(slots[last], undefined);
+    for (let i = last; i >= 0; i--) {
+      const table = tables[i];
+      if (table.dataAt(slots[i]) !== undefined || table.childrenAt(slots[i]) !== undefined) break;
+      // Deleting may move other slots of this table, never those of the tables above it.
+      table.delete(slots[i]);
       this.nodes--;
+      if (table.size > 0) break;
+      if (i === 0) this.rootBranches = undefined;
+      else tables[i - 1].setChildren(slots[i - 1], undefined);
     }
   }
 
@@ -69,19 +95,20 @@ export class UrlTrie<T> {
    * a time, and stops where the tree does: this runs for every proxied request.
    */
   match(path: string): T | undefined {
-    let node = this.root;
-    let best = node.data;
+    let best = this.rootData;
+    let branches = this.rootBranches;
     let start = 0;
     let end = path.length;
     while (start < end && path.charCodeAt(start) === 47) start++;
     while (end > start && path.charCodeAt(end - 1) === 47) end--;
-    while (start < end && node.branches !== undefined) {
+    while (start < end && branches !== undefined) {
       let stop = path.indexOf("/", start);
       if (stop === -1 || stop > end) stop = end;
-      const child = node.branches.get(path.slice(start, stop));
-      if (!child) break;
-      node = child;
-      if (node.data !== undefined) best = node.data;
+      const slot = branches.find(path, start, stop, segmentHash(path, start, stop));
+      if (slot === -1) break;
+      const data = branches.dataAt(slot);
+      if (data !== undefined) best = data;
+      branches = branches.childrenAt(slot);
       start = stop + 1;
     }
     return best;

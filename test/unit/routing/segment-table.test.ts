@@ -1,0 +1,152 @@
+import t, { type Test } from "tap";
+import { SegmentTable, segmentHash } from "../../../src/routing/segment-table.js";
+
+// The route trie's children table, checked against a Map that does the same operations: every segment it holds
+// is found with its data and children, every other one is not, through growth, backward-shift deletion and shrinking.
+
+function find(table: SegmentTable<string, number>, segment: string): number {
+  return table.find(segment, 0, segment.length, segmentHash(segment, 0, segment.length));
+}
+
+function put(table: SegmentTable<string, number>, segment: string, data: string): void {
+  let slot = find(table, segment);
+  if (slot === -1) slot = table.insert(segment, segmentHash(segment, 0, segment.length));
+  table.setData(slot, data);
+}
+
+function checkAgainst(
+  t: Test,
+  table: SegmentTable<string, number>,
+  expected: Map<string, string>,
+  probes: string[],
+): void {
+  t.equal(table.size, expected.size, "size");
+  let wrong = 0;
+  for (const segment of probes) {
+    const slot = find(table, segment);
+    const want = expected.get(segment);
+    if (want === undefined ? slot !== -1 : slot === -1 || table.dataAt(slot) !== want) wrong++;
+  }
+  t.equal(wrong, 0, `all ${probes.length} probes agree with the Map`);
+}
+
+/** Deterministic pseudo-random numbers, so that a failure can be replayed. */
+function numbers(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+t.test("finds a segment inside a longer text without copying it", async (t) => {
+  const table = new SegmentTable<string, number>();
+  const slot = table.insert("u42", segmentHash("u42", 0, 3));
+  table.setData(slot, "route");
+  const path = "/user/u42/api/status";
+  t.equal(table.find(path, 6, 9, segmentHash(path, 6, 9)), slot);
+  t.equal(table.dataAt(slot), "route");
+  t.equal(table.find(path, 6, 8, segmentHash(path, 6, 8)), -1, "u4 is another segment");
+  t.equal(table.find(path, 6, 10, segmentHash(path, 6, 10)), -1, "so is u42/");
+});
+
+t.test("data and children are separate, and unset reads as undefined", async (t) => {
+  const table = new SegmentTable<string, number>();
+  const slot = table.insert("a", segmentHash("a", 0, 1));
+  t.equal(table.dataAt(slot), undefined);
+  t.equal(table.childrenAt(slot), undefined);
+  table.setChildren(slot, 7);
+  t.equal(table.childrenAt(slot), 7);
+  t.equal(table.dataAt(slot), undefined);
+  table.setData(slot, "d");
+  table.setChildren(slot, undefined);
+  t.equal(table.dataAt(slot), "d");
+  t.equal(table.childrenAt(slot), undefined);
+});
+
+t.test(
+  "keys past the inline characters, non-ASCII units and the empty segment are compared in full",
+  async (t) => {
+    const table = new SegmentTable<string, number>();
+    const expected = new Map<string, string>();
+    const keys = [
+      "",
+      "abcdefghijkl",
+      "abcdefghijklm",
+      "abcdefghijkln",
+      "student.with.a.long.name@example.org",
+      "student.with.a.long.name@example.com",
+      "ユーザー",
+      "\uffff\u0000x",
+      "\ud83d\ude00",
+    ];
+    for (const key of keys) {
+      put(table, key, `data of ${key}`);
+      expected.set(key, `data of ${key}`);
+    }
+    const probes = [
+      ...keys,
+      "abcdefghijk",
+      "abcdefghijklmn",
+      "student.with.a.long.name@example.net",
+      "ユーザ",
+      "\uffff",
+    ];
+    checkAgainst(t, table, expected, probes);
+  },
+);
+
+t.test("a thousand random inserts and deletes agree with a Map at every step", async (t) => {
+  const random = numbers(17);
+  const table = new SegmentTable<string, number>();
+  const expected = new Map<string, string>();
+  // Few distinct names, so that the same ones come and go and probe runs overlap.
+  const names = Array.from({ length: 300 }, (_, i) =>
+    i % 3 === 0 ? `user-with-a-longer-name-${i}` : `u${i}`,
+  );
+  let largest = 0;
+  for (let step = 0; step < 1000; step++) {
+    const name = names[Math.floor(random() * names.length)];
+    // Grow first, then mostly shrink, so that both rebuilds run.
+    const deleting = step < 500 ? random() < 0.2 : random() < 0.8;
+    if (deleting) {
+      const slot = find(table, name);
+      if (slot !== -1) table.delete(slot);
+      expected.delete(name);
+    } else {
+      put(table, name, `${name}@${step}`);
+      expected.set(name, `${name}@${step}`);
+    }
+    largest = Math.max(largest, expected.size);
+    if (step % 50 === 49) checkAgainst(t, table, expected, names);
+  }
+  t.ok(largest > 100, `the table held ${largest} names at most`);
+  for (const name of expected.keys()) table.delete(find(table, name));
+  t.equal(table.size, 0);
+  checkAgainst(t, table, new Map(), names);
+});
+
+t.test(
+  "deleting from a full probe run that wraps around the table's end keeps every entry findable",
+  async (t) => {
+    // Many names, few slots: runs wrap from the last slot to the first, where backward shifting must look cyclically.
+    const table = new SegmentTable<string, number>();
+    const expected = new Map<string, string>();
+    const names = Array.from({ length: 64 }, (_, i) => `n${i}`);
+    for (const name of names) {
+      put(table, name, name);
+      expected.set(name, name);
+    }
+    for (const name of names.filter((_, i) => i % 2 === 0)) {
+      table.delete(find(table, name));
+      expected.delete(name);
+      checkAgainst(t, table, expected, names);
+    }
+  },
+);
+
+t.test("the hash depends on the characters of the range only", async (t) => {
+  t.equal(segmentHash("/user/abc/x", 6, 9), segmentHash("abc", 0, 3));
+  t.not(segmentHash("abc", 0, 3), segmentHash("acb", 0, 3));
+  t.not(segmentHash("a", 0, 1), segmentHash("a\u0000", 0, 2), "a trailing NUL is a character");
+});
