@@ -38,7 +38,7 @@ export function segmentHash(text: string, start: number, end: number): number {
 
 export class SegmentTable<D, C> {
   private slots = new Int32Array(MIN_CAPACITY * SLOT_INTS);
-  /** The whole segment per slot: compared past the inline characters, and what a rebuild hashes again. */
+  /** The whole segment per slot: what a lookup compares past the inline characters. */
   private keys: (string | undefined)[] = new Array<string | undefined>(MIN_CAPACITY).fill(undefined);
   private data: (D | undefined)[] = new Array<D | undefined>(MIN_CAPACITY).fill(undefined);
   private children: (C | undefined)[] = new Array<C | undefined>(MIN_CAPACITY).fill(undefined);
@@ -49,9 +49,10 @@ export class SegmentTable<D, C> {
     return this.count;
   }
 
-  /** The slot of the segment `text[start, end)` whose `segmentHash` is `hash`, or -1. */
-  find(text: string, start: number, end: number, hash: number): number {
+  /** The slot of the segment `text[start, end)`, or -1. */
+  find(text: string, start: number, end: number): number {
     const slots = this.slots;
+    const hash = segmentHash(text, start, end);
     const length = end - start;
     let slot = hash & this.mask;
     for (;;) {
@@ -75,8 +76,9 @@ export class SegmentTable<D, C> {
   }
 
   /** Adds `segment` (not present) with neither data nor children; returns its slot. */
-  insert(segment: string, hash: number): number {
+  insert(segment: string): number {
     if ((this.count + 1) * 2 > this.mask + 1) this.rebuild((this.mask + 1) * 2);
+    const hash = segmentHash(segment, 0, segment.length);
     let slot = hash & this.mask;
     while (this.slots[slot * SLOT_INTS + 1] !== 0) slot = (slot + 1) & this.mask;
     const at = slot * SLOT_INTS;

@@ -4,7 +4,7 @@
  * Branches live in a hash table of our own (see SegmentTable), so segments named `constructor` or `__proto__` are
  * ordinary names (CHP's plain-object branches made them route to the wrong place or crash).
  */
-import { SegmentTable, segmentHash } from "./segment-table.js";
+import { SegmentTable } from "./segment-table.js";
 
 /** Leading and trailing slashes stripped, then split; `/` and `` give no segments. */
 export function pathSegments(path: string): string[] {
@@ -38,10 +38,9 @@ export class UrlTrie<T> {
     let branches = (this.rootBranches ??= new SegmentTable());
     for (let i = 0; ; i++) {
       const segment = segments[i];
-      const hash = segmentHash(segment, 0, segment.length);
-      let slot = branches.find(segment, 0, segment.length, hash);
+      let slot = branches.find(segment, 0, segment.length);
       if (slot === -1) {
-        slot = branches.insert(segment, hash);
+        slot = branches.insert(segment);
         this.nodes++;
       }
       if (i === segments.length - 1) {
@@ -70,7 +69,7 @@ export class UrlTrie<T> {
     let branches = this.rootBranches;
     for (const segment of segments) {
       if (branches === undefined) return;
-      const slot = branches.find(segment, 0, segment.length, segmentHash(segment, 0, segment.length));
+      const slot = branches.find(segment, 0, segment.length);
       if (slot === -1) return;
       tables.push(branches);
       slots.push(slot);
@@ -104,7 +103,7 @@ export class UrlTrie<T> {
     while (start < end && branches !== undefined) {
       let stop = path.indexOf("/", start);
       if (stop === -1 || stop > end) stop = end;
-      const slot = branches.find(path, start, stop, segmentHash(path, start, stop));
+      const slot = branches.find(path, start, stop);
       if (slot === -1) break;
       const data = branches.dataAt(slot);
       if (data !== undefined) best = data;
