@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { events } from "../events.js";
 import { isoTime } from "../iso-time.js";
-import { UrlTrie, segmentCount } from "./url-trie.js";
-import { parseUpstreamTarget, type UpstreamTarget } from "../http1/upstream-target.js";
+import type { UpstreamTarget } from "../http1/upstream-target.js";
+import { FOLDED, NOT_NOTED, RouteCells } from "./route-cells.js";
+import { TargetTable, type TableTarget } from "./target-table.js";
+import { NO_VALUE, UrlTrie, pathSegments, segmentCount } from "./url-trie.js";
 import { TableJson, type TableEntryOwner } from "./table-json.js";
 import { cleanRoutePath, type RouteData, type RouteMatch, type RouteStore } from "./route-store.js";
 
@@ -18,6 +20,8 @@ const DATE_SLOT_JSON = JSON.stringify(DATE_SLOT);
 const ISO_DATE_LENGTH = "2026-01-01T00:00:00.000Z".length;
 const NO_DATE = -1;
 const NO_ENTRY = -1;
+/** A StoredRoute's number once it has left the table (removed, or replaced at its path). */
+const NO_ROUTE = -1;
 
 /** `last_activity` as the entry's date slot holds it: a valid Date of a year 0-9999, else undefined (no slot). */
 function slotDate(date: unknown): string | undefined {
@@ -30,33 +34,52 @@ function slotDate(date: unknown): string | undefined {
 
 /** Largest offset V8 keeps as a small integer on every platform (2^30 − 1 ms ≈ 12 days). */
 const MAX_NOTE_OFFSET = 2 ** 30 - 1;
-const NOT_NOTED = -1;
 
 /**
- * Activity notes are kept as ms since an epoch shared by a store's routes: a small integer lives inside the route
- * object, where a full timestamp would be a heap number of its own — one more cold memory page for each request
- * when the load is spread over thousands of routes. A note that does not fit (after ≈ 12 days, or when the clock
- * steps back) folds every route's note into its data and starts a new epoch.
+ * The routes' activity notes: each a number of ms since an epoch shared by the store's routes, kept in the routes'
+ * cells (see RouteCells), so that a request's note is one write into memory it read already. A note that does not
+ * fit (after ≈ 12 days, or when the clock steps back) folds every route's note into its data and starts a new epoch.
  */
-class NoteEpoch {
+class NoteBook {
   start = Date.now();
+  readonly cells = new RouteCells();
+  /** The routes by number, for what a request does not need: their data, their prefix, their table entry. */
+  readonly routes: (StoredRoute | undefined)[] = [];
 
-  constructor(private readonly routes: Map<string, StoredRoute>) {}
+  /** A request's note on the route it matched; nothing when the route has left the table since. */
+  note(route: number, generation: number, at: number): void {
+    const { cells } = this;
+    if (cells.generation(route) !== generation) return;
+    let offset = at - this.start;
+    if (offset < 0 || offset > MAX_NOTE_OFFSET) {
+      this.restartAt(at);
+      offset = 0;
+    }
+    const before = cells.note(route);
+    // `| 0`: a small integer, where a subtraction's result would be stored as a heap number.
+    cells.setNote(route, offset | 0);
+    if (before === NOT_NOTED) this.routes[route]?.listMoved();
+  }
 
-  restartAt(at: number): void {
-    for (const route of this.routes.values()) route.read();
+  /** The route's newest note as a time, taken (it is then folded into the route's data); undefined when none. */
+  take(route: number): number | undefined {
+    const note = this.cells.note(route);
+    if (note < 0) return undefined;
+    this.cells.setNote(route, FOLDED);
+    return this.start + note;
+  }
+
+  private restartAt(at: number): void {
+    for (const route of this.routes) route?.read();
     this.start = at;
   }
 }
 
 /**
- * One added route: the match lookups return, where requests note activity until the route is read, and what the
- * request path derives from the route, kept here so that a request touches this one object (see RouteMatch).
+ * One added route: its data as JupyterHub posted it (notes folded in when read) and its entry of the table's JSON.
+ * Requests reach it through a RouteHandle, which reads the route's cells, not this object.
  */
-class StoredRoute implements RouteMatch, TableEntryOwner {
-  readonly depth: number;
-  private upstream: UpstreamTarget | undefined = undefined;
-  private noted = NOT_NOTED;
+class StoredRoute implements TableEntryOwner {
   /** Whether the table lists this route's activity as moved since its last answer. */
   private moved = false;
   /**
@@ -70,38 +93,24 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
   /** The time the entry shows as `last_activity`. */
   private entryTime = 0;
   private readonly key: string;
+  /** Its number in the notes' cells while it is in the table; NO_ROUTE once removed or replaced. */
+  number: number;
 
   constructor(
     readonly prefix: string,
     readonly data: RouteData,
-    private readonly epoch: NoteEpoch,
+    number: number,
+    private readonly notes: NoteBook,
     private readonly table: TableJson,
   ) {
-    this.depth = segmentCount(prefix);
+    this.number = number;
     this.key = `,${JSON.stringify(prefix)}:`;
     // Here rather than at the first read: after JupyterHub re-adds every route, the next GET would do them all.
     this.makeEntry();
   }
 
-  parsedTarget(): UpstreamTarget {
-    this.upstream ??= parseUpstreamTarget(this.data.target);
-    return this.upstream;
-  }
-
-  noteActivity(at: number): void {
-    const offset = at - this.epoch.start;
-    this.listMoved();
-    if (offset >= 0 && offset <= MAX_NOTE_OFFSET) {
-      // `| 0`: V8 stores a subtraction's result as a heap number (the field would become a boxed double).
-      this.noted = offset | 0;
-      return;
-    }
-    this.epoch.restartAt(at);
-    this.noted = 0;
-  }
-
   /** Lists the route's date as moved for the table's next answer (once until then). */
-  private listMoved(): void {
+  listMoved(): void {
     if (this.moved) return;
     this.moved = true;
     this.table.noteMoved(this);
@@ -109,9 +118,8 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
 
   /** The data with the newest note folded into `last_activity`; a note never moves it backwards. */
   read(): RouteData {
-    if (this.noted !== NOT_NOTED) {
-      const at = this.epoch.start + this.noted;
-      this.noted = NOT_NOTED;
+    const at = this.number === NO_ROUTE ? undefined : this.notes.take(this.number);
+    if (at !== undefined) {
       const last = this.data.last_activity;
       if (!(last instanceof Date) || last.getTime() < at) this.data.last_activity = new Date(at);
     }
@@ -121,6 +129,9 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
   refreshDate(): void {
     this.moved = false;
     const data = this.read();
+    // Its next note lists it again.
+    if (this.number !== NO_ROUTE && this.notes.cells.note(this.number) === FOLDED)
+      this.notes.cells.setNote(this.number, NOT_NOTED);
     if (this.entryAt === NO_ENTRY) return;
     const date = data.last_activity;
     if (this.dateAt === NO_DATE) {
@@ -202,25 +213,77 @@ class StoredRoute implements RouteMatch, TableEntryOwner {
       this.listMoved();
       return;
     }
-    this.upstream = undefined;
     this.dropEntry();
   }
 }
 
+/** The match a lookup returns: the route's number and what a request needs of it, read from the route's cells. */
+class RouteHandle implements RouteMatch {
+  constructor(
+    private readonly notes: NoteBook,
+    private readonly number: number,
+    private readonly generation: number,
+    readonly depth: number,
+    private readonly target: TableTarget,
+    /** The path looked up: the route's prefix is its first `depth` segments. */
+    private readonly path: string,
+  ) {}
+
+  /** The route, while it is the one this handle matched. */
+  private get route(): StoredRoute | undefined {
+    return this.notes.cells.generation(this.number) === this.generation
+      ? this.notes.routes[this.number]
+      : undefined;
+  }
+
+  get prefix(): string {
+    return this.route?.prefix ?? prefixOf(this.path, this.depth);
+  }
+
+  /** The route's data; once the route has left the table, what remains known of it: its target. */
+  get data(): RouteData {
+    return this.route?.data ?? { target: this.target.url };
+  }
+
+  parsedTarget(): UpstreamTarget {
+    return this.target.parsed();
+  }
+
+  noteActivity(at: number): void {
+    this.notes.note(this.number, this.generation, at);
+  }
+}
+
+/** The first `depth` segments of `path` as a route path (`/a/b`; `/` for none), as the trie matched them. */
+function prefixOf(path: string, depth: number): string {
+  const segments = pathSegments(path);
+  return `/${segments.slice(0, depth).join("/")}`;
+}
+
 /**
- * The embedded default: a Map for the API's view (insertion order) and a trie for lookups, both holding one
- * lasting object per route. Lookups allocate nothing, and a request's activity note is a field write on the
- * route it matched, whatever the size of the table (CHP's `last_activity` rules without a store write per chunk).
+ * The embedded default: a Map for the API's view (insertion order) and a trie for lookups. The trie holds each
+ * route's number; a lookup reads that number and the route's cells (generation, note, target, depth) and hands out
+ * a small handle, so that a request touches two lines of memory whatever the size of the table, and its activity
+ * note is a write into one of them (CHP's `last_activity` rules without a store write per chunk).
+ *
+ * A route replaced at the same path keeps its number: requests that matched it before note their activity on the
+ * route now at that path, as CHP records activity by path.
  */
 export class MemoryRouteStore implements RouteStore {
   readonly announcesChanges = true;
   private readonly routes = new Map<string, StoredRoute>();
-  private readonly trie = new UrlTrie<StoredRoute>();
-  private readonly epoch = new NoteEpoch(this.routes);
+  private readonly trie = new UrlTrie();
+  private readonly notes = new NoteBook();
+  private readonly targets = new TargetTable();
   private readonly table = new TableJson(this.routes);
 
   get size(): number {
     return this.routes.size;
+  }
+
+  /** Distinct targets of the routes: shared ones are parsed and held once. */
+  get targetCount(): number {
+    return this.targets.size;
   }
 
   get(path: string): RouteData | undefined {
@@ -228,7 +291,17 @@ export class MemoryRouteStore implements RouteStore {
   }
 
   getTarget(path: string): RouteMatch | undefined {
-    return this.trie.match(path);
+    const number = this.trie.match(path);
+    if (number === NO_VALUE) return undefined;
+    const { cells } = this.notes;
+    return new RouteHandle(
+      this.notes,
+      number,
+      cells.generation(number),
+      cells.depth(number),
+      this.targets.at(cells.target(number)),
+      path,
+    );
   }
 
   getAll(): Record<string, RouteData> {
@@ -252,16 +325,39 @@ export class MemoryRouteStore implements RouteStore {
 
   add(path: string, data: RouteData): void {
     const key = cleanRoutePath(path);
-    const route = new StoredRoute(key, data, this.epoch, this.table);
-    this.routes.get(key)?.dropEntry();
+    const { cells } = this.notes;
+    const target = this.targets.use(data.target).number;
+    const replaced = this.routes.get(key);
+    let number: number;
+    if (replaced === undefined) {
+      number = cells.open(target, segmentCount(key));
+      this.trie.add(key, number);
+    } else {
+      number = replaced.number;
+      replaced.number = NO_ROUTE;
+      replaced.dropEntry();
+      this.targets.release(cells.target(number));
+      cells.setTarget(number, target);
+      // The new route starts from its own `last_activity`: notes made before it are not folded into it.
+      cells.setNote(number, NOT_NOTED);
+    }
+    const route = new StoredRoute(key, data, number, this.notes, this.table);
+    this.notes.routes[number] = route;
     this.routes.set(key, route);
     this.table.compactIfSparse();
-    this.trie.add(key, route);
     if (events.routeChanged.active) events.routeChanged.publish({ path: key, target: data.target });
   }
 
   update(path: string, partial: Partial<RouteData>): void {
-    this.routes.get(cleanRoutePath(path))?.update(partial);
+    const route = this.routes.get(cleanRoutePath(path));
+    if (route === undefined) return;
+    if (partial.target !== undefined && partial.target !== route.data.target) {
+      const { cells } = this.notes;
+      const target = this.targets.use(partial.target).number;
+      this.targets.release(cells.target(route.number));
+      cells.setTarget(route.number, target);
+    }
+    route.update(partial);
     this.table.compactIfSparse();
   }
 
@@ -270,6 +366,11 @@ export class MemoryRouteStore implements RouteStore {
     const route = this.routes.get(key);
     if (route === undefined) return;
     this.routes.delete(key);
+    const { number } = route;
+    route.number = NO_ROUTE;
+    this.targets.release(this.notes.cells.target(number));
+    this.notes.cells.close(number);
+    this.notes.routes[number] = undefined;
     route.dropEntry();
     this.table.compactIfSparse();
     this.trie.remove(key);

@@ -12,18 +12,19 @@ export interface RouteData {
 export interface RouteMatch {
   /** The matched route path in normal form (`/a/b`, or `/` for the root). */
   prefix: string;
+  /** The route's data, as read right after the lookup. */
   data: RouteData;
   /**
-   * Present on stores whose matches are lasting per-route objects (the in-memory store): a request's activity
-   * is then a field write on the route it already holds, folded into `last_activity` when the route is read.
-   * Without it, the activity recorder writes notes through `update`, in batches.
+   * Present on stores that keep activity notes themselves (the in-memory store): a request's activity is then a
+   * write into memory the lookup read already, folded into `last_activity` when the route is read. Without it, the
+   * activity recorder writes notes through `update`, in batches.
    */
   noteActivity?(at: number): void;
   /**
-   * Lasting matches also keep what each request derives from the route: the number of segments in `prefix`, and
+   * Such stores also hand out what each request derives from the route: the number of segments in `prefix`, and
    * the parsed target (parsed once; throws for an unusable one, as `parseUpstreamTarget` does). A request then
-   * reads this one object, not the route's data and strings; under a load spread over thousands of routes each
-   * of those is a cold memory page of its own.
+   * reads neither the route's data nor its strings; under a load spread over thousands of routes each of those is
+   * a cold line of memory of its own.
    */
   readonly depth?: number;
   parsedTarget?(): UpstreamTarget;

@@ -1,10 +1,13 @@
 /**
  * Segment-wise prefix tree of route paths (CHP's URLTrie semantics): `/b/c` matches
- * `/b/c`, `/b/c/` and `/b/c/d` but not `/b/cd`; a lookup returns the data of the deepest node that holds any.
+ * `/b/c`, `/b/c/` and `/b/c/d` but not `/b/cd`; a lookup returns the value of the deepest node that holds one. Values
+ * are numbers (the route store's route numbers), kept in the tables' own slots.
  * Branches live in a hash table of our own (see SegmentTable), so segments named `constructor` or `__proto__` are
  * ordinary names (CHP's plain-object branches made them route to the wrong place or crash).
  */
-import { SegmentTable } from "./segment-table.js";
+import { NO_VALUE, SegmentTable } from "./segment-table.js";
+
+export { NO_VALUE };
 
 /** Leading and trailing slashes stripped, then split; `/` and `` give no segments. */
 export function pathSegments(path: string): string[] {
@@ -15,13 +18,13 @@ export function pathSegments(path: string): string[] {
   return start === end ? [] : path.slice(start, end).split("/");
 }
 
-/** A node's children: per segment, the child's data and the child's own children. */
-type Branches<T> = SegmentTable<T, Branches<T>>;
+/** A node's children: per segment, the child's value and the child's own children. */
+type Branches = SegmentTable<Branches>;
 
-export class UrlTrie<T> {
-  private rootData: T | undefined = undefined;
+export class UrlTrie {
+  private rootValue = NO_VALUE;
   /** Made with the first child: most nodes are leaves (one per user's server), and stay without a table. */
-  private rootBranches: Branches<T> | undefined = undefined;
+  private rootBranches: Branches | undefined = undefined;
   private nodes = 0;
 
   /** Nodes below the root: lets route churn be checked for leftovers (removed routes must not hold memory). */
@@ -29,13 +32,14 @@ export class UrlTrie<T> {
     return this.nodes;
   }
 
-  add(path: string, data: T): void {
+  /** Sets the value (a non-negative Int32) at `path`. */
+  add(path: string, value: number): void {
     const segments = pathSegments(path);
     if (segments.length === 0) {
-      this.rootData = data;
+      this.rootValue = value;
       return;
     }
-    let branches = (this.rootBranches ??= new SegmentTable());
+    let branches = (this.rootBranches ??= new SegmentTable<Branches>());
     for (let i = 0; ; i++) {
       const segment = segments[i];
       let slot = branches.find(segment, 0, segment.length);
@@ -44,27 +48,27 @@ export class UrlTrie<T> {
         this.nodes++;
       }
       if (i === segments.length - 1) {
-        branches.setData(slot, data);
+        branches.setValue(slot, value);
         return;
       }
       let below = branches.childrenAt(slot);
       if (below === undefined) {
-        below = new SegmentTable();
+        below = new SegmentTable<Branches>();
         branches.setChildren(slot, below);
       }
       branches = below;
     }
   }
 
-  /** Removes the data at `path` and prunes branches left empty. */
+  /** Removes the value at `path` and prunes branches left empty. */
   remove(path: string): void {
     const segments = pathSegments(path);
     if (segments.length === 0) {
-      this.rootData = undefined;
+      this.rootValue = NO_VALUE;
       return;
     }
     // The table and slot of each segment's node, root side first.
-    const tables: Branches<T>[] = [];
+    const tables: Branches[] = [];
     const slots: number[] = [];
     let branches = this.rootBranches;
     for (const segment of segments) {
@@ -76,10 +80,10 @@ export class UrlTrie<T> {
       branches = branches.childrenAt(slot);
     }
     const last = tables.length - 1;
-    tables[last].setData(slots[last], undefined);
+    tables[last].setValue(slots[last], NO_VALUE);
     for (let i = last; i >= 0; i--) {
       const table = tables[i];
-      if (table.dataAt(slots[i]) !== undefined || table.childrenAt(slots[i]) !== undefined) break;
+      if (table.valueAt(slots[i]) !== NO_VALUE || table.childrenAt(slots[i]) !== undefined) break;
       // Deleting may move other slots of this table, never those of the tables above it.
       table.delete(slots[i]);
       this.nodes--;
@@ -90,11 +94,11 @@ export class UrlTrie<T> {
   }
 
   /**
-   * The data of the longest segment-wise prefix of `path` that holds any. Walks the path in place, one segment at
-   * a time, and stops where the tree does: this runs for every proxied request.
+   * The value of the longest segment-wise prefix of `path` that holds one, or NO_VALUE. Walks the path in place, one
+   * segment at a time, and stops where the tree does: this runs for every proxied request.
    */
-  match(path: string): T | undefined {
-    let best = this.rootData;
+  match(path: string): number {
+    let best = this.rootValue;
     let branches = this.rootBranches;
     let start = 0;
     let end = path.length;
@@ -105,8 +109,8 @@ export class UrlTrie<T> {
       if (stop === -1 || stop > end) stop = end;
       const slot = branches.find(path, start, stop);
       if (slot === -1) break;
-      const data = branches.dataAt(slot);
-      if (data !== undefined) best = data;
+      const value = branches.valueAt(slot);
+      if (value !== NO_VALUE) best = value;
       branches = branches.childrenAt(slot);
       start = stop + 1;
     }

@@ -121,11 +121,10 @@ t.test("activity noted on a match is folded into last_activity when the route is
   store.add("/user/a", route("http://a", { last_activity: new Date(1000) }));
   store.add("/user/b", route("http://b", { last_activity: new Date(1000) }));
   const a = store.getTarget("/user/a/lab") as RouteMatch;
-  t.equal(store.getTarget("/user/a/api"), a, "one lasting match per route: lookups allocate nothing");
   t.ok(a.noteActivity, "with a note slot");
 
   a.noteActivity?.(5000);
-  a.noteActivity?.(7000);
+  store.getTarget("/user/a/api")?.noteActivity?.(7000);
   t.equal(a.data.last_activity?.getTime(), 1000, "a note is not a write");
   t.equal(store.get("/user/a")?.last_activity?.getTime(), 7000, "get folds in the newest note");
   store.getTarget("/user/b/x")?.noteActivity?.(6000);
@@ -138,10 +137,22 @@ t.test("activity noted on a match is folded into last_activity when the route is
   a.noteActivity?.(9000);
   store.add("/user/a", route("http://a2", { last_activity: new Date(2000) }));
   t.equal(store.get("/user/a")?.last_activity?.getTime(), 2000, "a re-added route starts from its own time");
-  t.not(store.getTarget("/user/a"), a, "and is a new match");
-  a.noteActivity?.(9500);
+  a.noteActivity?.(2500);
+  t.equal(
+    store.get("/user/a")?.last_activity?.getTime(),
+    2500,
+    "a match made before the route was re-added notes on the route now at its path, as CHP records by path",
+  );
+  t.equal(a.data.target, "http://a2", "and reads its data");
   store.remove("/user/a");
+  a.noteActivity?.(9500);
   t.equal(store.get("/user/a"), undefined, "notes on a removed route create nothing");
+  t.equal(a.prefix, "/user/a", "a match outliving its route still names its prefix");
+  t.equal(a.data.target, "http://a", "and the target it matched");
+  store.add("/user/c", route("http://c", { last_activity: new Date(1000) }));
+  a.noteActivity?.(9900);
+  t.equal(store.get("/user/c")?.last_activity?.getTime(), 1000, "nor on the route that took its number next");
+  t.equal(a.prefix, "/user/a", "whose prefix the old match does not take");
 });
 
 t.test(
@@ -182,23 +193,65 @@ t.test(
   },
 );
 
-t.test("a match keeps its depth and parsed target; an update that changes the target is seen", async (t) => {
+t.test(
+  "a match keeps its depth and parsed target; the next lookup sees an update of the target",
+  async (t) => {
+    const store = new MemoryRouteStore();
+    store.add("/user/a/", route("http://127.0.0.1:8001/base"));
+    const match = store.getTarget("/user/a/lab/tree") as RouteMatch;
+    t.equal(match.depth, 2, "segments in the route's prefix");
+    const parsed = match.parsedTarget?.();
+    t.match(parsed, { key: "http://127.0.0.1:8001", basePath: "/base" });
+    t.equal(match.parsedTarget?.(), parsed, "parsed once");
+    store.update("/user/a", { target: "http://127.0.0.1:8002" });
+    t.match(
+      store.getTarget("/user/a/lab")?.parsedTarget?.(),
+      { key: "http://127.0.0.1:8002", basePath: "" },
+      "the next lookup sees an update that changed the target",
+    );
+    t.equal(match.parsedTarget?.(), parsed, "a match keeps the target it was made with");
+    store.add("/bad", route("ftp://example.com"));
+    t.throws(() => (store.getTarget("/bad") as RouteMatch).parsedTarget?.(), /Unexpected protocol/);
+    t.equal((store.getTarget("/") as RouteMatch | undefined)?.depth, undefined, "no match, no depth");
+  },
+);
+
+t.test("routes naming one target share its parsed form; a target no route names is forgotten", async (t) => {
   const store = new MemoryRouteStore();
-  store.add("/user/a/", route("http://127.0.0.1:8001/base"));
-  const match = store.getTarget("/user/a/lab/tree") as RouteMatch;
-  t.equal(match.depth, 2, "segments in the route's prefix");
-  const parsed = match.parsedTarget?.();
-  t.match(parsed, { key: "http://127.0.0.1:8001", basePath: "/base" });
-  t.equal(match.parsedTarget?.(), parsed, "parsed once");
-  store.update("/user/a", { target: "http://127.0.0.1:8002" });
-  t.match(
-    match.parsedTarget?.(),
-    { key: "http://127.0.0.1:8002", basePath: "" },
-    "re-parsed after an update",
-  );
-  store.add("/bad", route("ftp://example.com"));
-  t.throws(() => (store.getTarget("/bad") as RouteMatch).parsedTarget?.(), /Unexpected protocol/);
-  t.equal((store.getTarget("/") as RouteMatch | undefined)?.depth, undefined, "no match, no depth");
+  for (let i = 0; i < 100; i++) store.add(`/user/u${i}`, route("http://127.0.0.1:9000"));
+  t.equal(store.targetCount, 1);
+  const first = store.getTarget("/user/u0/x")?.parsedTarget?.();
+  t.equal(store.getTarget("/user/u99/x")?.parsedTarget?.(), first, "one parsed target for all");
+  store.update("/user/u1", { target: "http://127.0.0.1:9001" });
+  store.add("/user/u2", route("http://127.0.0.1:9002"));
+  t.equal(store.targetCount, 3, "an update and a re-add each name a new one");
+  t.match(store.getTarget("/user/u2")?.parsedTarget?.(), { port: 9002 });
+  store.update("/user/u1", { target: "http://127.0.0.1:9000" });
+  store.remove("/user/u2");
+  t.equal(store.targetCount, 1, "and the old ones are forgotten with their last route");
+  for (let i = 0; i < 100; i++) store.remove(`/user/u${i}`);
+  t.equal(store.targetCount, 0);
+});
+
+t.test("route numbers reused through churn never mix two routes' activity or targets", async (t) => {
+  const store = new MemoryRouteStore();
+  const target = (i: number) => `http://127.0.0.1:${10000 + i}`;
+  for (let i = 0; i < 300; i++) store.add(`/user/u${i}`, route(target(i), { last_activity: new Date(0) }));
+  const old = Array.from({ length: 300 }, (_, i) => store.getTarget(`/user/u${i}/x`) as RouteMatch);
+  for (let i = 0; i < 300; i += 2) store.remove(`/user/u${i}`);
+  for (let i = 300; i < 450; i++) store.add(`/user/u${i}`, route(target(i), { last_activity: new Date(0) }));
+  // Every old match notes at its own index's time: only those of routes still in the table may land.
+  old.forEach((match, i) => match.noteActivity?.(1000 + i));
+  let wrong = 0;
+  for (let i = 0; i < 450; i++) {
+    const data = store.get(`/user/u${i}`);
+    const expected = i >= 300 ? 0 : i % 2 === 0 ? undefined : 1000 + i;
+    if (expected === undefined ? data !== undefined : data?.last_activity?.getTime() !== expected) wrong++;
+    const match = store.getTarget(`/user/u${i}/lab`);
+    if (expected !== undefined && match?.parsedTarget?.().port !== 10000 + i) wrong++;
+    if (expected !== undefined && match?.prefix !== `/user/u${i}`) wrong++;
+  }
+  t.equal(wrong, 0, "450 routes, 150 of them on reused numbers: each with its own time, target and prefix");
 });
 
 t.test("getAllJson is JSON.stringify(getAll()) through notes, updates, re-adds and removals", async (t) => {

@@ -1,23 +1,23 @@
 import t, { type Test } from "tap";
-import { SegmentTable, segmentHash } from "../../../src/routing/segment-table.js";
+import { NO_VALUE, SegmentTable, segmentHash } from "../../../src/routing/segment-table.js";
 
 // The route trie's children table, checked against a Map that does the same operations: every segment it holds
-// is found with its data and children, every other one is not, through growth, backward-shift deletion and shrinking.
+// is found with its value and children, every other one is not, through growth, backward-shift deletion and shrinking.
 
-function find(table: SegmentTable<string, number>, segment: string): number {
+function find(table: SegmentTable<string>, segment: string): number {
   return table.find(segment, 0, segment.length);
 }
 
-function put(table: SegmentTable<string, number>, segment: string, data: string): void {
+function put(table: SegmentTable<string>, segment: string, value: number): void {
   let slot = find(table, segment);
   if (slot === -1) slot = table.insert(segment);
-  table.setData(slot, data);
+  table.setValue(slot, value);
 }
 
 function checkAgainst(
   t: Test,
-  table: SegmentTable<string, number>,
-  expected: Map<string, string>,
+  table: SegmentTable<string>,
+  expected: Map<string, number>,
   probes: string[],
 ): void {
   t.equal(table.size, expected.size, "size");
@@ -25,7 +25,7 @@ function checkAgainst(
   for (const segment of probes) {
     const slot = find(table, segment);
     const want = expected.get(segment);
-    if (want === undefined ? slot !== -1 : slot === -1 || table.dataAt(slot) !== want) wrong++;
+    if (want === undefined ? slot !== -1 : slot === -1 || table.valueAt(slot) !== want) wrong++;
   }
   t.equal(wrong, 0, `all ${probes.length} probes agree with the Map`);
 }
@@ -40,37 +40,49 @@ function numbers(seed: number): () => number {
 }
 
 t.test("finds a segment inside a longer text without copying it", async (t) => {
-  const table = new SegmentTable<string, number>();
+  const table = new SegmentTable<string>();
   const slot = table.insert("u42");
-  table.setData(slot, "route");
+  table.setValue(slot, 42);
   const path = "/user/u42/api/status";
   t.equal(table.find(path, 6, 9), slot);
-  t.equal(table.dataAt(slot), "route");
+  t.equal(table.valueAt(slot), 42);
   t.equal(table.find(path, 6, 8), -1, "u4 is another segment");
   t.equal(table.find(path, 6, 10), -1, "so is u42/");
 });
 
-t.test("data and children are separate, and unset reads as undefined", async (t) => {
-  const table = new SegmentTable<string, number>();
-  const slot = table.insert("a");
-  t.equal(table.dataAt(slot), undefined);
+t.test("value and children are separate, and unset read as NO_VALUE and undefined", async (t) => {
+  const table = new SegmentTable<string>();
+  const slot = table.insert("abcdefghij");
+  t.equal(table.valueAt(slot), NO_VALUE);
   t.equal(table.childrenAt(slot), undefined);
-  table.setChildren(slot, 7);
-  t.equal(table.childrenAt(slot), 7);
-  t.equal(table.dataAt(slot), undefined);
-  table.setData(slot, "d");
+  table.setChildren(slot, "below");
+  t.equal(table.childrenAt(slot), "below");
+  t.equal(table.valueAt(slot), NO_VALUE);
+  table.setValue(slot, 0);
   table.setChildren(slot, undefined);
-  t.equal(table.dataAt(slot), "d");
+  t.equal(table.valueAt(slot), 0, "0 is a value");
   t.equal(table.childrenAt(slot), undefined);
+  table.setValue(slot, -1 >>> 1);
+  t.equal(
+    table.valueAt(slot),
+    2 ** 31 - 1,
+    "and so is the largest Int32, beside the key's last inline characters",
+  );
+  t.equal(find(table, "abcdefghij"), slot, "the value does not overwrite the key");
+  table.setValue(slot, NO_VALUE);
+  t.equal(table.valueAt(slot), NO_VALUE);
 });
 
 t.test(
   "keys past the inline characters, non-ASCII units and the empty segment are compared in full",
   async (t) => {
-    const table = new SegmentTable<string, number>();
-    const expected = new Map<string, string>();
+    const table = new SegmentTable<string>();
+    const expected = new Map<string, number>();
     const keys = [
       "",
+      "abcdefghij",
+      "abcdefghijk",
+      "abcdefghijl",
       "abcdefghijkl",
       "abcdefghijklm",
       "abcdefghijkln",
@@ -80,13 +92,14 @@ t.test(
       "\uffff\u0000x",
       "\ud83d\ude00",
     ];
-    for (const key of keys) {
-      put(table, key, `data of ${key}`);
-      expected.set(key, `data of ${key}`);
-    }
+    keys.forEach((key, i) => {
+      put(table, key, i);
+      expected.set(key, i);
+    });
     const probes = [
       ...keys,
-      "abcdefghijk",
+      "abcdefghi",
+      "abcdefghijm",
       "abcdefghijklmn",
       "student.with.a.long.name@example.net",
       "ユーザ",
@@ -98,8 +111,8 @@ t.test(
 
 t.test("a thousand random inserts and deletes agree with a Map at every step", async (t) => {
   const random = numbers(17);
-  const table = new SegmentTable<string, number>();
-  const expected = new Map<string, string>();
+  const table = new SegmentTable<string>();
+  const expected = new Map<string, number>();
   // Few distinct names, so that the same ones come and go and probe runs overlap.
   const names = Array.from({ length: 300 }, (_, i) =>
     i % 3 === 0 ? `user-with-a-longer-name-${i}` : `u${i}`,
@@ -114,8 +127,8 @@ t.test("a thousand random inserts and deletes agree with a Map at every step", a
       if (slot !== -1) table.delete(slot);
       expected.delete(name);
     } else {
-      put(table, name, `${name}@${step}`);
-      expected.set(name, `${name}@${step}`);
+      put(table, name, step);
+      expected.set(name, step);
     }
     largest = Math.max(largest, expected.size);
     if (step % 50 === 49) checkAgainst(t, table, expected, names);
@@ -130,13 +143,13 @@ t.test(
   "deleting from a full probe run that wraps around the table's end keeps every entry findable",
   async (t) => {
     // Many names, few slots: runs wrap from the last slot to the first, where backward shifting must look cyclically.
-    const table = new SegmentTable<string, number>();
-    const expected = new Map<string, string>();
+    const table = new SegmentTable<string>();
+    const expected = new Map<string, number>();
     const names = Array.from({ length: 64 }, (_, i) => `n${i}`);
-    for (const name of names) {
-      put(table, name, name);
-      expected.set(name, name);
-    }
+    names.forEach((name, i) => {
+      put(table, name, i);
+      expected.set(name, i);
+    });
     for (const name of names.filter((_, i) => i % 2 === 0)) {
       table.delete(find(table, name));
       expected.delete(name);
