@@ -219,30 +219,42 @@ class StoredRoute implements TableEntryOwner {
 
 /** The match a lookup returns: the route's number and what a request needs of it, read from the route's cells. */
 class RouteHandle implements RouteMatch {
+  /**
+   * The path looked up (the route's prefix is its first `depth` segments) until the route object is first read, then
+   * that object: a WebSocket relay reads the prefix at the socket's opening and keeps the handle for the socket's
+   * life, which then holds no string of the request's.
+   */
+  private known: StoredRoute | string;
+
   constructor(
     private readonly notes: NoteBook,
     private readonly number: number,
     private readonly generation: number,
     readonly depth: number,
     private readonly target: TableTarget,
-    /** The path looked up: the route's prefix is its first `depth` segments. */
-    private readonly path: string,
-  ) {}
+    path: string,
+  ) {
+    this.known = path;
+  }
 
-  /** The route, while it is the one this handle matched. */
-  private get route(): StoredRoute | undefined {
-    return this.notes.cells.generation(this.number) === this.generation
-      ? this.notes.routes[this.number]
-      : undefined;
+  /** The route at this handle's path while the route this handle matched is in the table, else the one it read. */
+  private route(): StoredRoute | undefined {
+    const live =
+      this.notes.cells.generation(this.number) === this.generation
+        ? this.notes.routes[this.number]
+        : undefined;
+    if (live !== undefined) this.known = live;
+    return live ?? (typeof this.known === "string" ? undefined : this.known);
   }
 
   get prefix(): string {
-    return this.route?.prefix ?? prefixOf(this.path, this.depth);
+    const route = this.route();
+    return route === undefined ? prefixOf(this.known as string, this.depth) : route.prefix;
   }
 
-  /** The route's data; once the route has left the table, what remains known of it: its target. */
+  /** The route's data; for a route that left the table before it was read, what remains known of it: its target. */
   get data(): RouteData {
-    return this.route?.data ?? { target: this.target.url };
+    return this.route()?.data ?? { target: this.target.url };
   }
 
   parsedTarget(): UpstreamTarget {

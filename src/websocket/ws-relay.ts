@@ -161,7 +161,9 @@ export class WebSocketRelay implements PairOwner {
   ): RelayedPair {
     const pair = new RelayedPair(client, server, route, tap, this, serverReads);
     this.open.add(pair);
-    if (events.webSocketOpened.active) events.webSocketOpened.publish({ route: route.prefix });
+    // Read now, whether or not anyone listens: a route's match then keeps the route, not the request's path.
+    const prefix = route.prefix;
+    if (events.webSocketOpened.active) events.webSocketOpened.publish({ route: prefix });
     pair.start();
     return pair;
   }

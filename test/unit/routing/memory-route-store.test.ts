@@ -148,7 +148,11 @@ t.test("activity noted on a match is folded into last_activity when the route is
   a.noteActivity?.(9500);
   t.equal(store.get("/user/a"), undefined, "notes on a removed route create nothing");
   t.equal(a.prefix, "/user/a", "a match outliving its route still names its prefix");
-  t.equal(a.data.target, "http://a", "and the target it matched");
+  t.equal(a.data.target, "http://a2", "and the data it read last");
+  const unread = store.getTarget("/user/b/lab") as RouteMatch;
+  store.remove("/user/b");
+  t.equal(unread.prefix, "/user/b", "one never read names the prefix it matched in the path");
+  t.same(unread.data, { target: "http://b" }, "and the target it matched");
   store.add("/user/c", route("http://c", { last_activity: new Date(1000) }));
   a.noteActivity?.(9900);
   t.equal(store.get("/user/c")?.last_activity?.getTime(), 1000, "nor on the route that took its number next");
