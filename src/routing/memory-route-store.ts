@@ -69,6 +69,11 @@ class NoteBook {
     return this.start + note;
   }
 
+  /** The table's JSON took the route's date: its next note lists it as moved again. */
+  settle(route: number): void {
+    if (this.cells.note(route) === FOLDED) this.cells.setNote(route, NOT_NOTED);
+  }
+
   private restartAt(at: number): void {
     for (const route of this.routes) route?.read();
     this.start = at;
@@ -129,9 +134,7 @@ class StoredRoute implements TableEntryOwner {
   refreshDate(): void {
     this.moved = false;
     const data = this.read();
-    // Its next note lists it again.
-    if (this.number !== NO_ROUTE && this.notes.cells.note(this.number) === FOLDED)
-      this.notes.cells.setNote(this.number, NOT_NOTED);
+    if (this.number !== NO_ROUTE) this.notes.settle(this.number);
     if (this.entryAt === NO_ENTRY) return;
     const date = data.last_activity;
     if (this.dateAt === NO_DATE) {
@@ -221,7 +224,7 @@ class StoredRoute implements TableEntryOwner {
 class RouteHandle implements RouteMatch {
   /**
    * The path looked up (the route's prefix is its first `depth` segments) until the route object is first read, then
-   * that object: a WebSocket relay reads the prefix at the socket's opening and keeps the handle for the socket's
+   * that object: a WebSocket relay names the prefix at the socket's opening and keeps the handle for the socket's
    * life, which then holds no string of the request's.
    */
   private known: StoredRoute | string;
@@ -338,18 +341,16 @@ export class MemoryRouteStore implements RouteStore {
   add(path: string, data: RouteData): void {
     const key = cleanRoutePath(path);
     const { cells } = this.notes;
-    const target = this.targets.use(data.target).number;
     const replaced = this.routes.get(key);
     let number: number;
     if (replaced === undefined) {
-      number = cells.open(target, segmentCount(key));
+      number = cells.open(this.targets.use(data.target).number, segmentCount(key));
       this.trie.add(key, number);
     } else {
       number = replaced.number;
       replaced.number = NO_ROUTE;
       replaced.dropEntry();
-      this.targets.release(cells.target(number));
-      cells.setTarget(number, target);
+      this.retarget(number, data.target);
       // The new route starts from its own `last_activity`: notes made before it are not folded into it.
       cells.setNote(number, NOT_NOTED);
     }
@@ -363,14 +364,18 @@ export class MemoryRouteStore implements RouteStore {
   update(path: string, partial: Partial<RouteData>): void {
     const route = this.routes.get(cleanRoutePath(path));
     if (route === undefined) return;
-    if (partial.target !== undefined && partial.target !== route.data.target) {
-      const { cells } = this.notes;
-      const target = this.targets.use(partial.target).number;
-      this.targets.release(cells.target(route.number));
-      cells.setTarget(route.number, target);
-    }
+    if (partial.target !== undefined && partial.target !== route.data.target)
+      this.retarget(route.number, partial.target);
     route.update(partial);
     this.table.compactIfSparse();
+  }
+
+  /** The route with this number names `url` now (taken before the old one is let go: they may be the same). */
+  private retarget(number: number, url: string): void {
+    const { cells } = this.notes;
+    const target = this.targets.use(url).number;
+    this.targets.release(cells.target(number));
+    cells.setTarget(number, target);
   }
 
   remove(path: string): void {

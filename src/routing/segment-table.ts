@@ -4,11 +4,10 @@ import { randomBytes } from "node:crypto";
  * The children of one route-trie node, keyed by path segment: an open-addressing hash table (linear probing) whose
  * slots live in one Int32Array, each holding the segment's hash, length, first characters and the child's value (a
  * route's number). A lookup takes the segment as a range of the request path, so it allocates nothing, and it reads
- * one slot of that array and nothing else: the value is in the slot, where a JavaScript array of the children's data
- * would be a second cold line of memory per request under a load spread over thousands of routes. A JavaScript Map of 10,000 users read a bucket, an entry, the key string and the child node, each a
- * cold line of memory under a load spread over the users: measured with the caches flushed between lookups, the
- * Map's lookup cost ≈ 0.7 µs more at 10,000 routes than at one with 4 MiB read between lookups (≈ 1.5 µs with
- * 64 MiB), this table ≈ 0.36 µs (≈ 1.0 µs): `bench/micro/cold-lookup.ts`.
+ * one slot of that array and nothing else. Under a load spread over 10,000 users each other structure is a cold line
+ * of memory per request: a JavaScript Map read a bucket, an entry, the key string and the child node, and an array of
+ * the children's data beside the slots was one more line. With 4 MiB read between lookups, the Map's lookup cost
+ * ≈ 0.7 µs more at 10,000 routes than at one, this table ≈ 0.3 µs (`bench/micro/cold-lookup.ts`).
  */
 
 /** Int32s per slot: hash, meta (length and flags), value, then INLINE_CHARS UTF-16 units, two per Int32. */

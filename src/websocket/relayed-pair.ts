@@ -76,6 +76,11 @@ export class RelayedPair {
   private readonly framesTap: GuardedTap | undefined;
   private closed = false;
   private goingAway = false;
+  /**
+   * The route's prefix, named once at the opening: the socket's route for its life (open counts, the close event). An
+   * in-memory store's match then keeps the route, not the request's path (see RouteHandle).
+   */
+  readonly prefix: string;
 
   constructor(
     readonly client: Duplex,
@@ -89,6 +94,7 @@ export class RelayedPair {
   ) {
     // A tap that parses the frames anyway answers for the boundaries: each chunk is then parsed once.
     this.framesTap = tap?.tracksFrames ? tap : undefined;
+    this.prefix = route.prefix;
   }
 
   /** Starts relaying. */

@@ -71,7 +71,7 @@ export class WebSocketRelay implements PairOwner {
 
   status(): RelayStatus {
     const byRoute: Record<string, number> = {};
-    for (const { route } of this.open) byRoute[route.prefix] = (byRoute[route.prefix] ?? 0) + 1;
+    for (const { prefix } of this.open) byRoute[prefix] = (byRoute[prefix] ?? 0) + 1;
     return { open: this.open.size, byRoute };
   }
 
@@ -149,7 +149,7 @@ export class WebSocketRelay implements PairOwner {
 
   pairClosed(pair: RelayedPair): void {
     this.open.delete(pair);
-    if (events.webSocketClosed.active) events.webSocketClosed.publish({ route: pair.route.prefix });
+    if (events.webSocketClosed.active) events.webSocketClosed.publish({ route: pair.prefix });
   }
 
   private pair(
@@ -161,9 +161,7 @@ export class WebSocketRelay implements PairOwner {
   ): RelayedPair {
     const pair = new RelayedPair(client, server, route, tap, this, serverReads);
     this.open.add(pair);
-    // Read now, whether or not anyone listens: a route's match then keeps the route, not the request's path.
-    const prefix = route.prefix;
-    if (events.webSocketOpened.active) events.webSocketOpened.publish({ route: prefix });
+    if (events.webSocketOpened.active) events.webSocketOpened.publish({ route: pair.prefix });
     pair.start();
     return pair;
   }
