@@ -20,6 +20,8 @@ const DATE_SLOT_JSON = JSON.stringify(DATE_SLOT);
 const ISO_DATE_LENGTH = "2026-01-01T00:00:00.000Z".length;
 const NO_DATE = -1;
 const NO_ENTRY = -1;
+/** A new route's entry, not made yet (see TableJson.makeLater). */
+const ENTRY_PENDING = -2;
 /** A StoredRoute's number once it has left the table (removed, or replaced at its path). */
 const NO_ROUTE = -1;
 
@@ -88,10 +90,11 @@ class StoredRoute implements TableEntryOwner {
   /** Whether the table lists this route's activity as moved since its last answer. */
   private moved = false;
   /**
-   * Where `,"<prefix>":<the route's JSON>` starts in the table's memory, or NO_ENTRY when it must be made again: the
-   * table's JSON is these bytes, copied, where strings would be encoded again for every answer (≈ 4 ms per MB here).
+   * Where `,"<prefix>":<the route's JSON>` starts in the table's memory, ENTRY_PENDING until it is first made, or
+   * NO_ENTRY when it must be made again: the table's JSON is these bytes, copied, where strings would be encoded again
+   * for every answer (≈ 4 ms per MB here).
    */
-  private entryAt = NO_ENTRY;
+  private entryAt = ENTRY_PENDING;
   private entryLength = 0;
   /** Where the `last_activity` date's characters start in the entry, or NO_DATE when it is not a Date there. */
   private dateAt = NO_DATE;
@@ -110,8 +113,8 @@ class StoredRoute implements TableEntryOwner {
   ) {
     this.number = number;
     this.key = `,${JSON.stringify(prefix)}:`;
-    // Here rather than at the first read: after JupyterHub re-adds every route, the next GET would do them all.
-    this.makeEntry();
+    // Soon rather than at the first read: after JupyterHub re-adds every route, the next GET would do them all.
+    table.makeLater(this);
   }
 
   /** Lists the route's date as moved for the table's next answer (once until then). */
@@ -135,7 +138,7 @@ class StoredRoute implements TableEntryOwner {
     this.moved = false;
     const data = this.read();
     if (this.number !== NO_ROUTE) this.notes.settle(this.number);
-    if (this.entryAt === NO_ENTRY) return;
+    if (this.entryAt < 0) return;
     const date = data.last_activity;
     if (this.dateAt === NO_DATE) {
       // Made without a date slot: a note that folded a Date in needs the entry made again.
@@ -152,12 +155,19 @@ class StoredRoute implements TableEntryOwner {
     this.entryTime = (date as Date).getTime();
   }
 
+  makeIfMissing(): void {
+    if (this.entryAt === ENTRY_PENDING && this.number !== NO_ROUTE) this.makeEntry();
+  }
+
   relocate(from: Buffer): void {
-    if (this.entryAt === NO_ENTRY) this.makeEntry();
+    if (this.entryAt < 0) this.makeEntry();
     else this.place(this.table.appendCopy(from, this.entryAt, this.entryAt + this.entryLength));
   }
 
-  /** The route left the table, or its data changed. */
+  /**
+   * The route left the table, or its data changed. A pending entry counts as a hole too: its replacement's entry
+   * comes after those of routes added after it, and the next answer lays the entries out in the table's order.
+   */
   dropEntry(): void {
     if (this.entryAt === NO_ENTRY) return;
     this.entryAt = NO_ENTRY;

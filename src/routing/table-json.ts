@@ -4,6 +4,8 @@ export interface TableEntryOwner {
   refreshDate(): void;
   /** Appends the route's entry again during a rebuild: its kept bytes copied from `from`, or made anew. */
   relocate(from: Buffer): void;
+  /** Appends the route's entry if it has none yet and is still in the table (see `makeLater`). */
+  makeIfMissing(): void;
 }
 
 const OPEN_BRACE = 0x7b;
@@ -31,6 +33,8 @@ export class TableJson {
   private holes = 0;
   private changed = true;
   private readonly moved: TableEntryOwner[] = [];
+  /** New routes whose entries are made once the turn that added them is over (see `makeLater`). */
+  private unmade: TableEntryOwner[] = [];
   private answer = EMPTY_TABLE;
 
   constructor(private readonly routes: Map<string, TableEntryOwner>) {}
@@ -61,6 +65,22 @@ export class TableJson {
     this.changed = true;
   }
 
+  /**
+   * A new route's entry is made after the event loop's current turn (in the order the routes came), or before the
+   * next answer if that comes first: a route added through the API gets its 201 without waiting for its JSON (a
+   * tenth of the call's CPU at 10,000 routes, on the answer's path), and its entry is ready for the next poll.
+   */
+  makeLater(route: TableEntryOwner): void {
+    if (this.unmade.length === 0) setImmediate(this.makeUnmade);
+    this.unmade.push(route);
+  }
+
+  private readonly makeUnmade = (): void => {
+    const routes = this.unmade;
+    this.unmade = [];
+    for (const route of routes) route.makeIfMissing();
+  };
+
   /** A route's activity moved: its date is written before the next answer (each route listed once until then). */
   noteMoved(route: TableEntryOwner): void {
     this.moved.push(route);
@@ -78,6 +98,7 @@ export class TableJson {
 
   /** The table's JSON; the same bytes while nothing changed, and never changed once handed out. */
   json(): Buffer {
+    if (this.unmade.length > 0) this.makeUnmade();
     if (!this.changed) return this.answer;
     this.catchUp();
     // After the catch-up, whose own appends and drops are in this answer.

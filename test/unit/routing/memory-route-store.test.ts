@@ -303,8 +303,18 @@ t.test("getAllJson is JSON.stringify(getAll()) through notes, updates, re-adds a
   same("an invalid Date (null in JSON)");
 });
 
+t.test("a route replaced before its entry was made keeps its place in the table's JSON", async (t) => {
+  const store = new MemoryRouteStore();
+  store.add("/user/a", route("http://a1", { last_activity: new Date(1000) }));
+  store.add("/user/c", route("http://c", { last_activity: new Date(1000) }));
+  store.add("/user/a", route("http://a2", { last_activity: new Date(2000) }));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(store.getAllJson().toString(), JSON.stringify(store.getAll()));
+  t.same(Object.keys(JSON.parse(store.getAllJson().toString()) as object), ["/user/a", "/user/c"]);
+});
+
 t.test(
-  "getAllJson stays JSON.stringify(getAll()) over a long random run of changes (memory grown, laid out again)",
+  "getAllJson stays JSON.stringify(getAll()) over a long random run of changes (memory grown, laid out again, entries made after the turn or at the answer)",
   async (t) => {
     // A fixed-seed generator: the same run every time, enough routes to outgrow the table's first memory many times.
     let seed = 17;
@@ -342,6 +352,8 @@ t.test(
         default:
           store.getTarget(`${path}/api/kernels`)?.noteActivity?.(now + next(2e6));
       }
+      // New routes' entries are made after the turn or before an answer, whichever comes first: both happen here.
+      if (next(40) === 0) await new Promise((resolve) => setImmediate(resolve));
       if (next(25) === 0) {
         checks++;
         const json = store.getAllJson();

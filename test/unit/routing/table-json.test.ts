@@ -1,17 +1,22 @@
 import t from "tap";
 import { TableJson, type TableEntryOwner } from "../../../src/routing/table-json.js";
 
-/** An entry owner as the store's routes are: its text appended on creation, made again when dropped. */
+/** An entry owner as the store's routes are: its text appended on creation (or when the table asks), made again when dropped. */
 class Entry implements TableEntryOwner {
   at = -1;
   length = 0;
   constructor(
     private readonly table: TableJson,
     readonly text: string,
+    { later = false } = {},
   ) {
-    this.make();
+    if (later) table.makeLater(this);
+    else this.make();
   }
   refreshDate(): void {}
+  makeIfMissing(): void {
+    if (this.at === -1) this.make();
+  }
   relocate(from: Buffer): void {
     if (this.at === -1) this.make();
     else this.at = this.table.appendCopy(from, this.at, this.at + this.length);
@@ -65,3 +70,28 @@ t.test("an answer handed out is a copy: later entries do not change it", async (
   routes.delete("/b");
   t.equal(table.json().toString(), "{}", "empty table");
 });
+
+t.test(
+  "entries made later: after the turn, in the order they came, or before an answer that comes first",
+  async (t) => {
+    const routes = new Map<string, Entry>();
+    const table = new TableJson(routes);
+    const add = (key: string, value: number) => {
+      routes.set(key, new Entry(table, `,"${key}":${value}`, { later: true }));
+    };
+    add("/a", 1);
+    add("/b", 2);
+    t.equal(table.end, 0, "nothing made during the turn that added them");
+    await new Promise((resolve) => setImmediate(resolve));
+    t.equal(table.end, ',"/a":1,"/b":2'.length, "both made once the turn is over");
+    t.equal(table.json().toString(), '{"/a":1,"/b":2}');
+    add("/c", 3);
+    t.equal(
+      table.json().toString(),
+      '{"/a":1,"/b":2,"/c":3}',
+      "an answer before the turn is over makes them first",
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    t.equal(table.json().toString(), '{"/a":1,"/b":2,"/c":3}', "and the turn's end does not make them twice");
+  },
+);
