@@ -155,8 +155,9 @@ class StoredRoute implements TableEntryOwner {
     this.entryTime = (date as Date).getTime();
   }
 
+  /** A route that left the table before its entry was made has dropped it (NO_ENTRY): only a pending one is made. */
   makeIfMissing(): void {
-    if (this.entryAt === ENTRY_PENDING && this.number !== NO_ROUTE) this.makeEntry();
+    if (this.entryAt === ENTRY_PENDING) this.makeEntry();
   }
 
   relocate(from: Buffer): void {
