@@ -28,11 +28,6 @@ export class ReadHold {
     this.timer ??= setTimeout(this.releaseAll, this.ms).unref();
   }
 
-  /** How many reads wait for the window to end (an early release leaves its entry until then). */
-  get waiting(): number {
-    return this.held.length;
-  }
-
   private readonly releaseAll = (): void => {
     this.timer = undefined;
     const held = this.held;
