@@ -41,6 +41,11 @@ export interface TargetOptions {
   profileDir?: string;
   /** The launcher of the `baseline` build (`<checkout>/bin/ltictr-proxy.js`). */
   baselineBin?: string;
+  /**
+   * Ports the process binds besides its listeners (its inspector's): the listeners' ports are picked apart from
+   * them. Picked separately, the two could be the same free port, and the process failed with EADDRINUSE.
+   */
+  takenPorts?: number[];
 }
 
 async function startProxyProcess(
@@ -48,7 +53,7 @@ async function startProxyProcess(
   backendUrl: string,
   options: TargetOptions,
 ): Promise<Target> {
-  const [port, apiPort] = await freePorts(2);
+  const [port, apiPort] = await freePorts(2, options.takenPorts);
   const token = randomBytes(16).toString("hex");
   const common = [
     "--ip",

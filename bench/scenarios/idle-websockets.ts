@@ -76,7 +76,11 @@ async function memoryPerSocket(
   const inherited = ctx.targetOptions.env?.NODE_OPTIONS ?? process.env.NODE_OPTIONS;
   const nodeOptions = [inherited, inspector.nodeOptions()].filter(Boolean).join(" ");
   const env = { ...ctx.targetOptions.env, NODE_OPTIONS: nodeOptions };
-  const target = await startTarget(kind, ctx.backend.url, { ...ctx.targetOptions, env });
+  const target = await startTarget(kind, ctx.backend.url, {
+    ...ctx.targetOptions,
+    env,
+    takenPorts: [inspector.port],
+  });
   const collectedRss = async (pid: number) => {
     await inspector.collectGarbage(pid);
     await sleep(AFTER_GC_MS);

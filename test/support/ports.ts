@@ -16,10 +16,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Distinct free ports (freePort alone can hand out one port twice when nothing binds in between). */
-export async function freePorts(count: number): Promise<number[]> {
+/**
+ * Distinct free ports (freePort alone can hand out one port twice when nothing binds in between), none of them in
+ * `taken`: ports picked earlier for a process that has not bound them yet.
+ */
+export async function freePorts(count: number, taken: Iterable<number> = []): Promise<number[]> {
+  const skipped = new Set(taken);
   const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
+  while (ports.size < count) {
+    const port = await freePort();
+    if (!skipped.has(port)) ports.add(port);
+  }
   return [...ports];
 }
 
