@@ -4,7 +4,7 @@ import { isoTime } from "../iso-time.js";
 import type { UpstreamTarget } from "../http1/upstream-target.js";
 import { FOLDED, NOT_NOTED, RouteCells } from "./route-cells.js";
 import { TargetTable, type TableTarget } from "./target-table.js";
-import { NO_VALUE, UrlTrie, pathSegments, segmentCount } from "./url-trie.js";
+import { NO_VALUE, UrlTrie, pathSegments } from "./url-trie.js";
 import { TableJson, type TableEntryOwner } from "./table-json.js";
 import { cleanRoutePath, type RouteData, type RouteMatch, type RouteStore } from "./route-store.js";
 
@@ -39,28 +39,43 @@ const MAX_NOTE_OFFSET = 2 ** 30 - 1;
 
 /**
  * The routes' activity notes: each a number of ms since an epoch shared by the store's routes, kept in the routes'
- * cells (see RouteCells), so that a request's note is one write into memory it read already. A note that does not
- * fit (after ≈ 12 days, or when the clock steps back) folds every route's note into its data and starts a new epoch.
+ * cells (see RouteCells), so that a request's note is one write, which the request does not wait for. A note that
+ * does not fit (after ≈ 12 days, or when the clock steps back) folds every route's note into its data and starts a
+ * new epoch.
  */
 class NoteBook {
   start = Date.now();
   readonly cells = new RouteCells();
   /** The routes by number, for what a request does not need: their data, their prefix, their table entry. */
   readonly routes: (StoredRoute | undefined)[] = [];
+  /** Whether a note was made since the table's JSON last listed the noted routes. */
+  private noted = false;
 
-  /** A request's note on the route it matched; nothing when the route has left the table since. */
-  note(route: number, generation: number, at: number): void {
+  /**
+   * A request's note on the route it matched (`stamp`: the cells' stamp at the lookup); nothing when the route has
+   * left the table since. No read of the route's cells: which routes moved is found when the table's JSON is next
+   * asked for (`listNoted`).
+   */
+  note(route: number, stamp: number, at: number): void {
     const { cells } = this;
-    if (cells.generation(route) !== generation) return;
+    if (cells.closedSince(route, stamp)) return;
     let offset = at - this.start;
     if (offset < 0 || offset > MAX_NOTE_OFFSET) {
       this.restartAt(at);
       offset = 0;
     }
-    const before = cells.note(route);
     // `| 0`: a small integer, where a subtraction's result would be stored as a heap number.
     cells.setNote(route, offset | 0);
-    if (before === NOT_NOTED) this.routes[route]?.listMoved();
+    this.noted = true;
+  }
+
+  /** Lists every route noted since the last call as moved for the table's next answer (one pass over the cells). */
+  listNoted(): void {
+    if (!this.noted) return;
+    this.noted = false;
+    const { cells, routes } = this;
+    for (let route = 0; route < routes.length; route++)
+      if (cells.note(route) !== NOT_NOTED) routes[route]?.listMoved();
   }
 
   /** The route's newest note as a time, taken (it is then folded into the route's data); undefined when none. */
@@ -71,7 +86,7 @@ class NoteBook {
     return this.start + note;
   }
 
-  /** The table's JSON took the route's date: its next note lists it as moved again. */
+  /** The table's JSON took the route's date: until the route's next note, it is not listed as moved again. */
   settle(route: number): void {
     if (this.cells.note(route) === FOLDED) this.cells.setNote(route, NOT_NOTED);
   }
@@ -84,7 +99,7 @@ class NoteBook {
 
 /**
  * One added route: its data as JupyterHub posted it (notes folded in when read) and its entry of the table's JSON.
- * Requests reach it through a RouteHandle, which reads the route's cells, not this object.
+ * Requests reach it through a RouteHandle, which reads the trie's slot and writes the route's note, not this object.
  */
 class StoredRoute implements TableEntryOwner {
   /** Whether the table lists this route's activity as moved since its last answer. */
@@ -108,6 +123,8 @@ class StoredRoute implements TableEntryOwner {
     readonly prefix: string,
     readonly data: RouteData,
     number: number,
+    /** Its target's number in the store's targets (the trie's slot holds it too, for lookups). */
+    public target: number,
     private readonly notes: NoteBook,
     private readonly table: TableJson,
   ) {
@@ -231,7 +248,7 @@ class StoredRoute implements TableEntryOwner {
   }
 }
 
-/** The match a lookup returns: the route's number and what a request needs of it, read from the route's cells. */
+/** The match a lookup returns: the route's number and what a request needs of it, as the trie's slot held them. */
 class RouteHandle implements RouteMatch {
   /**
    * The path looked up (the route's prefix is its first `depth` segments) until the route object is first read, then
@@ -243,7 +260,8 @@ class RouteHandle implements RouteMatch {
   constructor(
     private readonly notes: NoteBook,
     private readonly number: number,
-    private readonly generation: number,
+    /** The cells' stamp at the lookup: a note or a read after the route has left the table finds nothing. */
+    private readonly stamp: number,
     readonly depth: number,
     private readonly target: TableTarget,
     path: string,
@@ -253,10 +271,9 @@ class RouteHandle implements RouteMatch {
 
   /** The route at this handle's path while the route this handle matched is in the table, else the one it read. */
   private route(): StoredRoute | undefined {
-    const live =
-      this.notes.cells.generation(this.number) === this.generation
-        ? this.notes.routes[this.number]
-        : undefined;
+    const live = this.notes.cells.closedSince(this.number, this.stamp)
+      ? undefined
+      : this.notes.routes[this.number];
     if (live !== undefined) this.known = live;
     return live ?? (typeof this.known === "string" ? undefined : this.known);
   }
@@ -276,7 +293,7 @@ class RouteHandle implements RouteMatch {
   }
 
   noteActivity(at: number): void {
-    this.notes.note(this.number, this.generation, at);
+    this.notes.note(this.number, this.stamp, at);
   }
 }
 
@@ -288,9 +305,9 @@ function prefixOf(path: string, depth: number): string {
 
 /**
  * The embedded default: a Map for the API's view (insertion order) and a trie for lookups. The trie holds each
- * route's number; a lookup reads that number and the route's cells (generation, note, target, depth) and hands out
- * a small handle, so that a request touches two lines of memory whatever the size of the table, and its activity
- * note is a write into one of them (CHP's `last_activity` rules without a store write per chunk).
+ * route's number and its target's number; a lookup reads those (and the route's depth, from the walk) and hands out
+ * a small handle, so that a request reads one line of memory of its route whatever the size of the table, and its
+ * activity note is one write into the route's cells (CHP's `last_activity` rules without a store write per chunk).
  *
  * A route replaced at the same path keeps its number: requests that matched it before note their activity on the
  * route now at that path, as CHP records activity by path.
@@ -301,7 +318,7 @@ export class MemoryRouteStore implements RouteStore {
   private readonly trie = new UrlTrie();
   private readonly notes = new NoteBook();
   private readonly targets = new TargetTable();
-  private readonly table = new TableJson(this.routes);
+  private readonly table = new TableJson(this.routes, () => this.notes.listNoted());
 
   get size(): number {
     return this.routes.size;
@@ -317,15 +334,15 @@ export class MemoryRouteStore implements RouteStore {
   }
 
   getTarget(path: string): RouteMatch | undefined {
-    const number = this.trie.match(path);
+    const { trie } = this;
+    const number = trie.match(path);
     if (number === NO_VALUE) return undefined;
-    const { cells } = this.notes;
     return new RouteHandle(
       this.notes,
       number,
-      cells.generation(number),
-      cells.depth(number),
-      this.targets.at(cells.target(number)),
+      this.notes.cells.stamp(),
+      trie.matchedDepth,
+      this.targets.at(trie.matchedTarget),
       path,
     );
   }
@@ -353,19 +370,21 @@ export class MemoryRouteStore implements RouteStore {
     const key = cleanRoutePath(path);
     const { cells } = this.notes;
     const replaced = this.routes.get(key);
+    // Taken before a replaced route's target is let go: they may be the same.
+    const target = this.targets.use(data.target).number;
     let number: number;
     if (replaced === undefined) {
-      number = cells.open(this.targets.use(data.target).number, segmentCount(key));
-      this.trie.add(key, number);
+      number = cells.open();
     } else {
       number = replaced.number;
       replaced.number = NO_ROUTE;
       replaced.dropEntry();
-      this.retarget(number, data.target);
+      this.targets.release(replaced.target);
       // The new route starts from its own `last_activity`: notes made before it are not folded into it.
       cells.setNote(number, NOT_NOTED);
     }
-    const route = new StoredRoute(key, data, number, this.notes, this.table);
+    this.trie.add(key, number, target);
+    const route = new StoredRoute(key, data, number, target, this.notes, this.table);
     this.notes.routes[number] = route;
     this.routes.set(key, route);
     this.table.compactIfSparse();
@@ -375,18 +394,15 @@ export class MemoryRouteStore implements RouteStore {
   update(path: string, partial: Partial<RouteData>): void {
     const route = this.routes.get(cleanRoutePath(path));
     if (route === undefined) return;
-    if (partial.target !== undefined && partial.target !== route.data.target)
-      this.retarget(route.number, partial.target);
+    if (partial.target !== undefined && partial.target !== route.data.target) {
+      // Taken before the old one is let go: they may be the same.
+      const target = this.targets.use(partial.target).number;
+      this.targets.release(route.target);
+      route.target = target;
+      this.trie.add(route.prefix, route.number, target);
+    }
     route.update(partial);
     this.table.compactIfSparse();
-  }
-
-  /** The route with this number names `url` now (taken before the old one is let go: they may be the same). */
-  private retarget(number: number, url: string): void {
-    const { cells } = this.notes;
-    const target = this.targets.use(url).number;
-    this.targets.release(cells.target(number));
-    cells.setTarget(number, target);
   }
 
   remove(path: string): void {
@@ -396,7 +412,7 @@ export class MemoryRouteStore implements RouteStore {
     this.routes.delete(key);
     const { number } = route;
     route.number = NO_ROUTE;
-    this.targets.release(this.notes.cells.target(number));
+    this.targets.release(route.target);
     this.notes.cells.close(number);
     this.notes.routes[number] = undefined;
     route.dropEntry();

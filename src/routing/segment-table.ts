@@ -2,24 +2,39 @@ import { randomBytes } from "node:crypto";
 
 /**
  * The children of one route-trie node, keyed by path segment: an open-addressing hash table (linear probing) whose
- * slots live in one Int32Array, each holding the segment's hash, length, first characters and the child's value (a
- * route's number). A lookup takes the segment as a range of the request path, so it allocates nothing, and it reads
- * one slot of that array and nothing else. Under a load spread over 10,000 users each other structure is a cold line
- * of memory per request: a JavaScript Map read a bucket, an entry, the key string and the child node, and an array of
- * the children's data beside the slots was one more line. With 4 MiB read between lookups, the Map's lookup cost
- * ≈ 0.7 µs more at 10,000 routes than at one, this table ≈ 0.3 µs (`bench/micro/cold-lookup.ts`).
+ * slots live in one Int32Array, each holding part of the segment's hash, its length, its first characters, the
+ * child's value (a route's number) and the value's target (the route's target's number). A lookup takes the segment
+ * as a range of the request path, so it allocates nothing, and it reads one slot of that array and nothing else.
+ * Under a load spread over 10,000 users each other structure is a cold line of memory per request: a JavaScript Map
+ * read a bucket, an entry, the key string and the child node, and an array of the children's data beside the slots
+ * was one more line. With 4 MiB read between lookups, the Map's lookup cost ≈ 0.7 µs more at 10,000 routes than at
+ * one, this table ≈ 0.3 µs (`bench/micro/cold-lookup.ts`).
  */
 
-/** Int32s per slot: hash, meta (length and flags), value, then INLINE_CHARS UTF-16 units, two per Int32. */
+/**
+ * Int32s per slot: meta, value, target, then INLINE_CHARS UTF-16 units, two per Int32. Meta is the hash's upper 16
+ * bits (a filter: the slot's place comes from its lower bits), the length (LONG for LONG units or more) and the flags;
+ * the whole hash is not kept, deletion and growth compute it again from the key.
+ */
 const SLOT_INTS = 8;
-const VALUE = 2;
+const VALUE = 1;
+const TARGET = 2;
 const CHARS = 3;
 const INLINE_CHARS = (SLOT_INTS - CHARS) * 2;
 const OCCUPIED = 4;
 const HAS_CHILDREN = 2;
 const HAS_VALUE = 1;
+const FLAGS = 7;
 const LENGTH_SHIFT = 3;
+/** The length field's largest value, standing for every length from it up (13 bits between flags and tag). */
+const LONG = (1 << 13) - 1;
+const TAG = -65536;
 const MIN_CAPACITY = 4;
+
+/** A slot's meta without its flags: what a lookup compares before the characters. */
+function metaKey(hash: number, length: number): number {
+  return (hash & TAG) | ((length < LONG ? length : LONG) << LENGTH_SHIFT);
+}
 
 /**
  * Random per process, so that which segments share a probe sequence cannot be worked out from outside (a flood of
@@ -43,7 +58,7 @@ export const NO_VALUE = -1;
 
 export class SegmentTable<C> {
   private slots = new Int32Array(MIN_CAPACITY * SLOT_INTS);
-  /** The whole segment per slot: what a lookup compares past the inline characters. */
+  /** The whole segment per slot: what a lookup compares past the inline characters, and deletion and growth hash. */
   private keys: (string | undefined)[] = new Array<string | undefined>(MIN_CAPACITY).fill(undefined);
   private children: (C | undefined)[] = new Array<C | undefined>(MIN_CAPACITY).fill(undefined);
   private mask = MIN_CAPACITY - 1;
@@ -58,19 +73,21 @@ export class SegmentTable<C> {
     const slots = this.slots;
     const hash = segmentHash(text, start, end);
     const length = end - start;
+    const key = metaKey(hash, length);
     let slot = hash & this.mask;
     for (;;) {
-      const at = slot * SLOT_INTS;
-      const meta = slots[at + 1];
+      const meta = slots[slot * SLOT_INTS];
       if (meta === 0) return -1;
-      if (slots[at] === hash && meta >>> LENGTH_SHIFT === length && this.sameKey(slot, text, start, length))
-        return slot;
+      if ((meta & ~FLAGS) === key && this.sameKey(slot, text, start, length)) return slot;
       slot = (slot + 1) & this.mask;
     }
   }
 
   private sameKey(slot: number, text: string, start: number, length: number): boolean {
-    if (length > INLINE_CHARS) return text.startsWith(this.keys[slot] as string, start);
+    if (length > INLINE_CHARS) {
+      const key = this.keys[slot] as string;
+      return key.length === length && text.startsWith(key, start);
+    }
     const at = slot * SLOT_INTS + CHARS;
     for (let i = 0; i < length; i++) {
       const unit = (this.slots[at + (i >> 1)] >>> ((i & 1) << 4)) & 0xffff;
@@ -79,15 +96,20 @@ export class SegmentTable<C> {
     return true;
   }
 
+  /** Where the segment in `slot` would be placed first: its hash, computed again from its key. */
+  private home(slot: number): number {
+    const key = this.keys[slot] as string;
+    return segmentHash(key, 0, key.length) & this.mask;
+  }
+
   /** Adds `segment` (not present) with neither value nor children; returns its slot. */
   insert(segment: string): number {
     if ((this.count + 1) * 2 > this.mask + 1) this.rebuild((this.mask + 1) * 2);
     const hash = segmentHash(segment, 0, segment.length);
     let slot = hash & this.mask;
-    while (this.slots[slot * SLOT_INTS + 1] !== 0) slot = (slot + 1) & this.mask;
+    while (this.slots[slot * SLOT_INTS] !== 0) slot = (slot + 1) & this.mask;
     const at = slot * SLOT_INTS;
-    this.slots[at] = hash;
-    this.slots[at + 1] = (segment.length << LENGTH_SHIFT) | OCCUPIED;
+    this.slots[at] = metaKey(hash, segment.length) | OCCUPIED;
     for (let i = 0; i < segment.length && i < INLINE_CHARS; i++)
       this.slots[at + CHARS + (i >> 1)] |= segment.charCodeAt(i) << ((i & 1) << 4);
     this.keys[slot] = segment;
@@ -103,8 +125,8 @@ export class SegmentTable<C> {
     // the first empty slot without tombstones.
     let gap = slot;
     let next = (slot + 1) & this.mask;
-    while (this.slots[next * SLOT_INTS + 1] !== 0) {
-      const home = this.slots[next * SLOT_INTS] & this.mask;
+    while (this.slots[next * SLOT_INTS] !== 0) {
+      const home = this.home(next);
       // The entry at `next` may fill the gap unless its home lies cyclically in (gap, next].
       const homeAfterGap = gap <= next ? home > gap && home <= next : home > gap || home <= next;
       if (!homeAfterGap) {
@@ -119,17 +141,24 @@ export class SegmentTable<C> {
 
   valueAt(slot: number): number {
     const at = slot * SLOT_INTS;
-    return (this.slots[at + 1] & HAS_VALUE) === 0 ? NO_VALUE : this.slots[at + VALUE];
+    return (this.slots[at] & HAS_VALUE) === 0 ? NO_VALUE : this.slots[at + VALUE];
+  }
+
+  /** The target given with the slot's value (meaningless while it has none). */
+  targetAt(slot: number): number {
+    return this.slots[slot * SLOT_INTS + TARGET];
   }
 
   /** The flag in the slot's meta spares a leaf's lookup the read of the children array. */
   childrenAt(slot: number): C | undefined {
-    return (this.slots[slot * SLOT_INTS + 1] & HAS_CHILDREN) === 0 ? undefined : this.children[slot];
+    return (this.slots[slot * SLOT_INTS] & HAS_CHILDREN) === 0 ? undefined : this.children[slot];
   }
 
-  /** Sets the slot's value (a non-negative Int32), or removes it with NO_VALUE. */
-  setValue(slot: number, value: number): void {
-    this.slots[slot * SLOT_INTS + VALUE] = value;
+  /** Sets the slot's value and its target (non-negative Int32s), or removes the value with NO_VALUE. */
+  setValue(slot: number, value: number, target: number): void {
+    const at = slot * SLOT_INTS;
+    this.slots[at + VALUE] = value;
+    this.slots[at + TARGET] = value === NO_VALUE ? 0 : target;
     this.flag(slot, HAS_VALUE, value !== NO_VALUE);
   }
 
@@ -139,7 +168,7 @@ export class SegmentTable<C> {
   }
 
   private flag(slot: number, bit: number, on: boolean): void {
-    const at = slot * SLOT_INTS + 1;
+    const at = slot * SLOT_INTS;
     this.slots[at] = on ? this.slots[at] | bit : this.slots[at] & ~bit;
   }
 
@@ -170,9 +199,10 @@ export class SegmentTable<C> {
     this.children = new Array<C | undefined>(capacity).fill(undefined);
     this.mask = capacity - 1;
     for (let old = 0; old < keys.length; old++) {
-      if (slots[old * SLOT_INTS + 1] === 0) continue;
-      let slot = slots[old * SLOT_INTS] & this.mask;
-      while (this.slots[slot * SLOT_INTS + 1] !== 0) slot = (slot + 1) & this.mask;
+      if (slots[old * SLOT_INTS] === 0) continue;
+      const key = keys[old] as string;
+      let slot = segmentHash(key, 0, key.length) & this.mask;
+      while (this.slots[slot * SLOT_INTS] !== 0) slot = (slot + 1) & this.mask;
       this.slots.set(slots.subarray(old * SLOT_INTS, (old + 1) * SLOT_INTS), slot * SLOT_INTS);
       this.keys[slot] = keys[old];
       this.children[slot] = children[old];

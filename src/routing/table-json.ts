@@ -23,8 +23,8 @@ const SPARSE_SLACK = 256;
  *
  * Routes only ever appended keep the table's order (a Map's insertion order). An entry that must be made again (its
  * route was updated, replaced or removed) leaves a hole; the next answer first lays the entries out again in the
- * table's order. Routes whose activity moved are listed as the requests note it, and only those get their date
- * written in place before an answer.
+ * table's order. Routes whose activity moved are listed before an answer, and only those get their date written in
+ * place.
  */
 export class TableJson {
   /** The entries' memory; replaced when it grows, so owners keep offsets, never views. */
@@ -37,7 +37,14 @@ export class TableJson {
   private unmade: TableEntryOwner[] = [];
   private answer = EMPTY_TABLE;
 
-  constructor(private readonly routes: Map<string, TableEntryOwner>) {}
+  /**
+   * `listNoted` lists the routes whose activity was noted since its last call (`noteMoved` for each): the store's
+   * notes are writes alone, so the table asks for them before an answer.
+   */
+  constructor(
+    private readonly routes: Map<string, TableEntryOwner>,
+    private readonly listNoted: () => void = () => undefined,
+  ) {}
 
   /** Where the next entry's bytes will start (the end of the last one). */
   get end(): number {
@@ -98,6 +105,7 @@ export class TableJson {
 
   /** The table's JSON; the same bytes while nothing changed, and never changed once handed out. */
   json(): Buffer {
+    this.listNoted();
     if (this.unmade.length > 0) this.makeUnmade();
     if (!this.changed) return this.answer;
     this.catchUp();

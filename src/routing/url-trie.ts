@@ -1,7 +1,8 @@
 /**
  * Segment-wise prefix tree of route paths (CHP's URLTrie semantics): `/b/c` matches
  * `/b/c`, `/b/c/` and `/b/c/d` but not `/b/cd`; a lookup returns the value of the deepest node that holds one. Values
- * are numbers (the route store's route numbers), kept in the tables' own slots.
+ * are numbers (the route store's route numbers), each with a second number, its target (the route's target's
+ * number), kept in the tables' own slots: a lookup learns both, and the route's depth, without reading anything else.
  * Branches live in a hash table of our own (see SegmentTable), so segments named `constructor` or `__proto__` are
  * ordinary names (CHP's plain-object branches made them route to the wrong place or crash).
  */
@@ -23,6 +24,7 @@ type Branches = SegmentTable<Branches>;
 
 export class UrlTrie {
   private rootValue = NO_VALUE;
+  private rootTarget = 0;
   /** Made with the first child: most nodes are leaves (one per user's server), and stay without a table. */
   private rootBranches: Branches | undefined = undefined;
   private nodes = 0;
@@ -32,11 +34,17 @@ export class UrlTrie {
     return this.nodes;
   }
 
-  /** Sets the value (a non-negative Int32) at `path`. */
-  add(path: string, value: number): void {
+  /** The target of the value the last `match` returned. */
+  matchedTarget = 0;
+  /** The depth (segments from the root) of the node whose value the last `match` returned. */
+  matchedDepth = 0;
+
+  /** Sets the value and its target (non-negative Int32s) at `path`. */
+  add(path: string, value: number, target: number): void {
     const segments = pathSegments(path);
     if (segments.length === 0) {
       this.rootValue = value;
+      this.rootTarget = target;
       return;
     }
     let branches = (this.rootBranches ??= new SegmentTable<Branches>());
@@ -48,7 +56,7 @@ export class UrlTrie {
         this.nodes++;
       }
       if (i === segments.length - 1) {
-        branches.setValue(slot, value);
+        branches.setValue(slot, value, target);
         return;
       }
       let below = branches.childrenAt(slot);
@@ -80,7 +88,7 @@ export class UrlTrie {
       branches = branches.childrenAt(slot);
     }
     const last = tables.length - 1;
-    tables[last].setValue(slots[last], NO_VALUE);
+    tables[last].setValue(slots[last], NO_VALUE, 0);
     for (let i = last; i >= 0; i--) {
       const table = tables[i];
       if (table.valueAt(slots[i]) !== NO_VALUE || table.childrenAt(slots[i]) !== undefined) break;
@@ -94,11 +102,15 @@ export class UrlTrie {
   }
 
   /**
-   * The value of the longest segment-wise prefix of `path` that holds one, or NO_VALUE. Walks the path in place, one
-   * segment at a time, and stops where the tree does: this runs for every proxied request.
+   * The value of the longest segment-wise prefix of `path` that holds one, or NO_VALUE; its target and depth are
+   * left in `matchedTarget` and `matchedDepth`. Walks the path in place, one segment at a time, and stops where the
+   * tree does: this runs for every proxied request.
    */
   match(path: string): number {
     let best = this.rootValue;
+    let bestTarget = this.rootTarget;
+    let bestDepth = 0;
+    let depth = 0;
     let branches = this.rootBranches;
     let start = 0;
     let end = path.length;
@@ -109,11 +121,18 @@ export class UrlTrie {
       if (stop === -1 || stop > end) stop = end;
       const slot = branches.find(path, start, stop);
       if (slot === -1) break;
+      depth++;
       const value = branches.valueAt(slot);
-      if (value !== NO_VALUE) best = value;
+      if (value !== NO_VALUE) {
+        best = value;
+        bestTarget = branches.targetAt(slot);
+        bestDepth = depth;
+      }
       branches = branches.childrenAt(slot);
       start = stop + 1;
     }
+    this.matchedTarget = bestTarget;
+    this.matchedDepth = bestDepth;
     return best;
   }
 }

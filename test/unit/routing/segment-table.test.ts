@@ -8,10 +8,15 @@ function find(table: SegmentTable<string>, segment: string): number {
   return table.find(segment, 0, segment.length);
 }
 
+/** The target these tests give each value: its own, so that a slot's target can be checked beside its value. */
+function targetOf(value: number): number {
+  return value % 1009;
+}
+
 function put(table: SegmentTable<string>, segment: string, value: number): void {
   let slot = find(table, segment);
   if (slot === -1) slot = table.insert(segment);
-  table.setValue(slot, value);
+  table.setValue(slot, value, targetOf(value));
 }
 
 function checkAgainst(
@@ -25,7 +30,10 @@ function checkAgainst(
   for (const segment of probes) {
     const slot = find(table, segment);
     const want = expected.get(segment);
-    if (want === undefined ? slot !== -1 : slot === -1 || table.valueAt(slot) !== want) wrong++;
+    if (want === undefined) {
+      if (slot !== -1) wrong++;
+    } else if (slot === -1 || table.valueAt(slot) !== want || table.targetAt(slot) !== targetOf(want))
+      wrong++;
   }
   t.equal(wrong, 0, `all ${probes.length} probes agree with the Map`);
 }
@@ -42,10 +50,11 @@ function numbers(seed: number): () => number {
 t.test("finds a segment inside a longer text without copying it", async (t) => {
   const table = new SegmentTable<string>();
   const slot = table.insert("u42");
-  table.setValue(slot, 42);
+  table.setValue(slot, 42, 7);
   const path = "/user/u42/api/status";
   t.equal(table.find(path, 6, 9), slot);
   t.equal(table.valueAt(slot), 42);
+  t.equal(table.targetAt(slot), 7);
   t.equal(table.find(path, 6, 8), -1, "u4 is another segment");
   t.equal(table.find(path, 6, 10), -1, "so is u42/");
 });
@@ -58,18 +67,20 @@ t.test("value and children are separate, and unset read as NO_VALUE and undefine
   table.setChildren(slot, "below");
   t.equal(table.childrenAt(slot), "below");
   t.equal(table.valueAt(slot), NO_VALUE);
-  table.setValue(slot, 0);
+  table.setValue(slot, 0, 0);
   table.setChildren(slot, undefined);
   t.equal(table.valueAt(slot), 0, "0 is a value");
   t.equal(table.childrenAt(slot), undefined);
-  table.setValue(slot, -1 >>> 1);
+  table.setValue(slot, -1 >>> 1, -1 >>> 1);
   t.equal(
     table.valueAt(slot),
     2 ** 31 - 1,
     "and so is the largest Int32, beside the key's last inline characters",
   );
-  t.equal(find(table, "abcdefghij"), slot, "the value does not overwrite the key");
-  table.setValue(slot, NO_VALUE);
+  t.equal(table.targetAt(slot), 2 ** 31 - 1, "as a target too");
+  t.equal(find(table, "abcdefghij"), slot, "neither overwrites the key");
+  t.equal(table.childrenAt(slot), undefined, "nor the flags");
+  table.setValue(slot, NO_VALUE, 5);
   t.equal(table.valueAt(slot), NO_VALUE);
 });
 
@@ -106,6 +117,34 @@ t.test(
       "\uffff",
     ];
     checkAgainst(t, table, expected, probes);
+  },
+);
+
+t.test(
+  "segments as long as the length field holds, and longer, are told apart by their whole key",
+  async (t) => {
+    // The slot's length field stops at 8,191 units; from there on only the key compared in full tells lengths apart.
+    const table = new SegmentTable<string>();
+    const expected = new Map<string, number>();
+    const base = "x".repeat(8190);
+    const keys = [base, `${base}a`, `${base}b`, `${base}ab`, `${base}ba`, `${base}abc`, "y".repeat(20000)];
+    keys.forEach((key, i) => {
+      put(table, key, i);
+      expected.set(key, i);
+    });
+    const probes = [
+      ...keys,
+      `${base}x`,
+      `${base}c`,
+      `${base}abd`,
+      "y".repeat(19999),
+      "y".repeat(20001),
+      `${base}a`.slice(1),
+    ];
+    checkAgainst(t, table, expected, probes);
+    const path = `/user/${base}ab/lab`;
+    t.equal(table.find(path, 6, 6 + base.length + 2), find(table, `${base}ab`), "found inside a longer text");
+    t.equal(table.find(path, 6, 6 + base.length + 1), find(table, `${base}a`));
   },
 );
 

@@ -3,11 +3,13 @@ import { NO_VALUE, pathSegments, segmentCount, UrlTrie } from "../../../src/rout
 
 // CHP's trie_spec.js on UrlTrie, plus its own branch tables (prototype-like segment names).
 // The trie holds numbers; these tests number each route's name (most often its own path, so that a match names the
-// prefix that matched) and read the name back.
+// prefix that matched) and read the name back. Each addition gets a target of its own, the number of the path it
+// was made at: every match checks that the target and depth it reports are those of the path its value came from.
 
 class NamedTrie {
   private readonly trie = new UrlTrie();
   private readonly names: string[] = [];
+  private readonly added: string[] = [];
 
   get nodeCount(): number {
     return this.trie.nodeCount;
@@ -16,7 +18,7 @@ class NamedTrie {
   add(path: string, name: string): void {
     let value = this.names.indexOf(name);
     if (value === -1) value = this.names.push(name) - 1;
-    this.trie.add(path, value);
+    this.trie.add(path, value, this.added.push(path) - 1);
   }
 
   remove(path: string): void {
@@ -25,7 +27,12 @@ class NamedTrie {
 
   match(path: string): string | undefined {
     const value = this.trie.match(path);
-    return value === NO_VALUE ? undefined : this.names[value];
+    if (value === NO_VALUE) return undefined;
+    const from = pathSegments(this.added[this.trie.matchedTarget]);
+    const walked = pathSegments(path).slice(0, this.trie.matchedDepth);
+    if (from.length !== this.trie.matchedDepth || from.join("/") !== walked.join("/"))
+      throw new Error(`${path}: target and depth name ${from.join("/")}, the walk ${walked.join("/")}`);
+    return this.names[value];
   }
 }
 
@@ -37,14 +44,41 @@ t.test("pathSegments strips leading/trailing slashes and splits", async (t) => {
   t.same(pathSegments("a//b"), ["a", "", "b"], "an inner // is an empty segment");
 });
 
-t.test("match answers NO_VALUE where no route matches, and values are kept as given", async (t) => {
+t.test(
+  "match answers NO_VALUE where no route matches, and values and targets are kept as given",
+  async (t) => {
+    const trie = new UrlTrie();
+    t.equal(trie.match("/x"), NO_VALUE);
+    trie.add("/x", 0, 2 ** 31 - 1);
+    trie.add("/y", 2 ** 31 - 1, 0);
+    t.equal(trie.match("/x/1"), 0, "0 is a value");
+    t.equal(trie.matchedTarget, 2 ** 31 - 1, "the largest Int32 is a target");
+    t.equal(trie.match("/y"), 2 ** 31 - 1, "and a value");
+    t.equal(trie.matchedTarget, 0);
+    t.equal(trie.match("/z"), NO_VALUE);
+  },
+);
+
+t.test("a match's target and depth are those of the node its value came from", async (t) => {
   const trie = new UrlTrie();
-  t.equal(trie.match("/x"), NO_VALUE);
-  trie.add("/x", 0);
-  trie.add("/y", 2 ** 31 - 1);
-  t.equal(trie.match("/x/1"), 0, "0 is a value");
-  t.equal(trie.match("/y"), 2 ** 31 - 1, "the largest Int32 too");
-  t.equal(trie.match("/z"), NO_VALUE);
+  trie.add("/", 1, 10);
+  trie.add("/a", 2, 20);
+  trie.add("/a/b/c", 3, 30);
+  t.same(
+    [trie.match("/a/b/x"), trie.matchedTarget, trie.matchedDepth],
+    [2, 20, 1],
+    "/a, though /a/b was walked",
+  );
+  t.same([trie.match("/a/b/c/"), trie.matchedTarget, trie.matchedDepth], [3, 30, 3]);
+  t.same([trie.match("/q"), trie.matchedTarget, trie.matchedDepth], [1, 10, 0], "the root's");
+  trie.add("/a", 2, 21);
+  t.same([trie.match("/a"), trie.matchedTarget], [2, 21], "adding again moves the target");
+  trie.remove("/a");
+  t.same(
+    [trie.match("/a/b"), trie.matchedTarget, trie.matchedDepth],
+    [1, 10, 0],
+    "the value's removal, its target's",
+  );
 });
 
 t.test("59: a new trie is empty", async (t) => {
