@@ -370,16 +370,16 @@ export class MemoryRouteStore implements RouteStore {
     const key = cleanRoutePath(path);
     const { cells } = this.notes;
     const replaced = this.routes.get(key);
-    // Taken before a replaced route's target is let go: they may be the same.
-    const target = this.targets.use(data.target).number;
     let number: number;
+    let target: number;
     if (replaced === undefined) {
       number = cells.open();
+      target = this.targets.use(data.target).number;
     } else {
       number = replaced.number;
       replaced.number = NO_ROUTE;
       replaced.dropEntry();
-      this.targets.release(replaced.target);
+      target = this.exchangeTarget(data.target, replaced.target);
       // The new route starts from its own `last_activity`: notes made before it are not folded into it.
       cells.setNote(number, NOT_NOTED);
     }
@@ -395,14 +395,18 @@ export class MemoryRouteStore implements RouteStore {
     const route = this.routes.get(cleanRoutePath(path));
     if (route === undefined) return;
     if (partial.target !== undefined && partial.target !== route.data.target) {
-      // Taken before the old one is let go: they may be the same.
-      const target = this.targets.use(partial.target).number;
-      this.targets.release(route.target);
-      route.target = target;
-      this.trie.add(route.prefix, route.number, target);
+      route.target = this.exchangeTarget(partial.target, route.target);
+      this.trie.add(route.prefix, route.number, route.target);
     }
     route.update(partial);
     this.table.compactIfSparse();
+  }
+
+  /** The number of `url`'s target, taken before the old target is let go: they may be the same. */
+  private exchangeTarget(url: string, old: number): number {
+    const target = this.targets.use(url).number;
+    this.targets.release(old);
+    return target;
   }
 
   remove(path: string): void {

@@ -25,7 +25,10 @@ export class RouteCells {
   private cells = new Int32Array(FIRST_CAPACITY * INTS);
   private next = 0;
   private readonly free: number[] = [];
-  /** Closes so far, wrapping as an Int32: stamps are compared by difference, right while fewer than 2^31 closes lie between. */
+  /**
+   * Closes so far, wrapping as an Int32: stamps are compared by difference, right while fewer than 2^31 closes lie
+   * between them.
+   */
   private closes = 0;
 
   /** A number for a new route. */

@@ -96,9 +96,8 @@ export class SegmentTable<C> {
     return true;
   }
 
-  /** Where the segment in `slot` would be placed first: its hash, computed again from its key. */
-  private home(slot: number): number {
-    const key = this.keys[slot] as string;
+  /** The slot where `key` would be placed first: its hash, computed again from the key. */
+  private homeOf(key: string): number {
     return segmentHash(key, 0, key.length) & this.mask;
   }
 
@@ -126,7 +125,7 @@ export class SegmentTable<C> {
     let gap = slot;
     let next = (slot + 1) & this.mask;
     while (this.slots[next * SLOT_INTS] !== 0) {
-      const home = this.home(next);
+      const home = this.homeOf(this.keys[next] as string);
       // The entry at `next` may fill the gap unless its home lies cyclically in (gap, next].
       const homeAfterGap = gap <= next ? home > gap && home <= next : home > gap || home <= next;
       if (!homeAfterGap) {
@@ -200,8 +199,7 @@ export class SegmentTable<C> {
     this.mask = capacity - 1;
     for (let old = 0; old < keys.length; old++) {
       if (slots[old * SLOT_INTS] === 0) continue;
-      const key = keys[old] as string;
-      let slot = segmentHash(key, 0, key.length) & this.mask;
+      let slot = this.homeOf(keys[old] as string);
       while (this.slots[slot * SLOT_INTS] !== 0) slot = (slot + 1) & this.mask;
       this.slots.set(slots.subarray(old * SLOT_INTS, (old + 1) * SLOT_INTS), slot * SLOT_INTS);
       this.keys[slot] = keys[old];
