@@ -9,6 +9,7 @@ import {
   type RouteData,
   type RouteStore,
 } from "../routing/route-store.js";
+import { requestPathname } from "../routing/request-path.js";
 import { BodyTooLarge, readBody } from "./json-body.js";
 import type { RouteChanges } from "./route-changes.js";
 import type { TokenCheck } from "./token-check.js";
@@ -89,13 +90,9 @@ export class RoutesApi {
     res: ServerResponse,
     did: (action: ApiRequest["action"]) => void,
   ): Promise<void> {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? "/", "http://localhost");
-    } catch {
-      throw new ApiError(400, "Invalid URL");
-    }
-    const match = /^\/api\/routes(\/.*)?$/.exec(url.pathname);
+    const pathname = requestPathname(req.url ?? "/");
+    if (pathname === undefined) throw new ApiError(400, "Invalid URL");
+    const match = /^\/api\/routes(\/.*)?$/.exec(pathname);
     if (!match) throw new ApiError(404, "Not Found");
     const method = req.method ?? "";
     if (method !== "GET" && method !== "POST" && method !== "DELETE")
@@ -118,7 +115,7 @@ export class RoutesApi {
     }
     if (method === "GET") {
       if (path === undefined || cleanRoutePath(path) === "/") did("read");
-      return this.get(res, path, url.searchParams);
+      return this.get(res, path, new URL(req.url ?? "/", "http://localhost").searchParams);
     }
     if (method === "POST") return this.post(req, res, path ?? "/", () => did("add"));
     did("delete");
@@ -172,11 +169,7 @@ export class RoutesApi {
       this.log.warn("Bad POST data: %s", body.toString("utf8").slice(0, 200));
       throw new ApiError(400, "Must specify 'target' as string");
     }
-    try {
-      new URL(data.target);
-    } catch {
-      throw new ApiError(400, `Invalid target URL '${data.target}'`);
-    }
+    if (!URL.canParse(data.target)) throw new ApiError(400, `Invalid target URL '${data.target}'`);
     const key = cleanRoutePath(path);
     const now = new Date();
     const route: RouteData = { ...data, target: data.target, last_activity: now };

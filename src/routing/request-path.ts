@@ -45,6 +45,20 @@ function plainPathEnd(url: string): number {
   return url.length;
 }
 
+/**
+ * The path of a request URL as the WHATWG parser leaves it (dot-segments resolved, still encoded); undefined when
+ * it can't be parsed.
+ */
+export function requestPathname(rawUrl: string): string | undefined {
+  const end = plainPathEnd(rawUrl);
+  if (end !== -1) return end === rawUrl.length ? rawUrl : rawUrl.slice(0, end);
+  try {
+    return new URL(rawUrl, "http://example.com").pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Returns undefined for a URL that can't be parsed or has a malformed `%` escape. */
 export function parseRequestPath(
   rawUrl: string,

@@ -1,12 +1,16 @@
 import t from "tap";
-import { parseRequestPath } from "../../../src/routing/request-path.js";
+import { parseRequestPath, requestPathname } from "../../../src/routing/request-path.js";
 import { seededRandom, randomInt } from "../../support/frame-builder.js";
 
 /** What CHP routes by: the WHATWG parse of the URL, its pathname decoded once. */
-function whatwg(rawUrl: string): { outgoing: string; routing: string } | undefined {
+function whatwg(rawUrl: string): { outgoing: string; routing: string; pathname: string } | undefined {
   try {
     const url = new URL(rawUrl, "http://example.com");
-    return { outgoing: url.pathname + url.search, routing: decodeURIComponent(url.pathname) };
+    return {
+      outgoing: url.pathname + url.search,
+      routing: decodeURIComponent(url.pathname),
+      pathname: url.pathname,
+    };
   } catch {
     return undefined;
   }
@@ -27,7 +31,13 @@ t.test("names with dots stay as they are; dot-segments are resolved", async (t) 
   ];
   for (const [url, routing] of cases) {
     t.equal(parseRequestPath(url, undefined, false)?.routing, routing, url);
-    t.same(parseRequestPath(url, undefined, false), whatwg(url), `${url}: as the WHATWG parser`);
+    const { outgoing, routing: decoded } = whatwg(url) ?? {};
+    t.same(
+      parseRequestPath(url, undefined, false),
+      { outgoing, routing: decoded },
+      `${url}: as the WHATWG parser`,
+    );
+    t.equal(requestPathname(url), whatwg(url)?.pathname, `${url}: its pathname`);
   }
 });
 
@@ -42,11 +52,20 @@ t.test("random paths of dots, slashes and letters route as the WHATWG parser doe
     for (let k = 0; k < length; k++) url += alphabet[randomInt(random, alphabet.length)];
     const expected = whatwg(url)?.routing;
     const actual = parseRequestPath(url, undefined, false)?.routing;
-    if (actual !== expected) {
+    const pathname = requestPathname(url);
+    if (actual !== expected || pathname !== whatwg(url)?.pathname) {
       t.same(actual, expected, url);
+      t.equal(pathname, whatwg(url)?.pathname, `${url}: its pathname`);
       return;
     }
     compared++;
   }
-  t.equal(compared, 20_000, "20,000 random paths parsed alike");
+  t.equal(compared, 20_000, "20,000 random paths parsed alike, routes and pathnames");
+});
+
+t.test("a URL the WHATWG parser refuses has no pathname", async (t) => {
+  t.equal(requestPathname("http://[::1"), undefined);
+  t.equal(requestPathname("//exa mple/x"), undefined);
+  t.equal(requestPathname("/api/routes/a?b=c"), "/api/routes/a");
+  t.equal(requestPathname("//api/routes"), "/routes", "a scheme-relative URL: its first segment is a host");
 });
