@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { matchesSecret, secretDigest } from "../api/secret-compare.js";
+import { SecretMatcher, secretDigest } from "../api/secret-compare.js";
 
 /** One signed-in page. */
 export interface AdminSession {
@@ -85,10 +85,10 @@ export class SessionStore {
   }
 }
 
-/** Whether the header carries the session's CSRF token (constant time over the token's digest). */
+/** Whether the header carries the session's CSRF token (in constant time, see secret-compare.ts). */
 export function csrfTokenMatches(session: AdminSession, offered: string | string[] | undefined): boolean {
   const value = typeof offered === "string" ? offered : "";
-  return matchesSecret(value, secretDigest(session.csrfToken)) && value !== "";
+  return new SecretMatcher(session.csrfToken).matches(value) && value !== "";
 }
 
 function keyOf(id: string): string {

@@ -1,14 +1,14 @@
-import { matchesSecret, secretDigest } from "./secret-compare.js";
+import { SecretMatcher } from "./secret-compare.js";
 
 /**
  * Checks `Authorization: token <T>` (JupyterHub's form; `Bearer` and any case of the scheme are accepted too)
  * in constant time (see secret-compare.ts).
  */
 export class TokenCheck {
-  private readonly expected: Buffer | undefined;
+  private readonly expected: SecretMatcher | undefined;
 
   constructor(token: string | undefined) {
-    this.expected = token ? secretDigest(token) : undefined;
+    this.expected = token ? new SecretMatcher(token) : undefined;
   }
 
   /** True when the API is open (no token configured). */
@@ -19,6 +19,6 @@ export class TokenCheck {
   allows(authorization: string | undefined): boolean {
     if (!this.expected) return true;
     const match = /^\s*(?:token|bearer)\s+(\S+)\s*$/i.exec(authorization ?? "");
-    return matchesSecret(match ? match[1] : "", this.expected) && match !== null;
+    return this.expected.matches(match ? match[1] : "") && match !== null;
   }
 }
