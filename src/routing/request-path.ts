@@ -51,9 +51,18 @@ function plainPathEnd(url: string): number {
  */
 export function requestPathname(rawUrl: string): string | undefined {
   const end = plainPathEnd(rawUrl);
-  if (end !== -1) return end === rawUrl.length ? rawUrl : rawUrl.slice(0, end);
+  return end !== -1 ? plainPathname(rawUrl, end) : whatwgUrl(rawUrl)?.pathname;
+}
+
+/** The path of a URL whose path `plainPathEnd` took as it is, up to `end`. */
+function plainPathname(rawUrl: string, end: number): string {
+  return end === rawUrl.length ? rawUrl : rawUrl.slice(0, end);
+}
+
+/** The WHATWG parse of a request URL (its origin any); undefined when it can't be parsed. */
+function whatwgUrl(rawUrl: string): URL | undefined {
   try {
-    return new URL(rawUrl, "http://example.com").pathname;
+    return new URL(rawUrl, "http://example.com");
   } catch {
     return undefined;
   }
@@ -69,16 +78,13 @@ export function parseRequestPath(
   let outgoing: string;
   const end = plainPathEnd(rawUrl);
   if (end !== -1) {
-    pathname = end === rawUrl.length ? rawUrl : rawUrl.slice(0, end);
+    pathname = plainPathname(rawUrl, end);
     outgoing = rawUrl;
   } else {
-    try {
-      const url = new URL(rawUrl, "http://example.com");
-      pathname = url.pathname;
-      outgoing = pathname + url.search;
-    } catch {
-      return undefined;
-    }
+    const url = whatwgUrl(rawUrl);
+    if (url === undefined) return undefined;
+    pathname = url.pathname;
+    outgoing = pathname + url.search;
   }
   let routing: string;
   try {
